@@ -1,0 +1,43 @@
+# The README's two commands: `make demo` and `make test`. Both install what they need first.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+PY ?= python3.11
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint typecheck unit bench soak acceptance clean
+
+$(BIN)/pa: pyproject.toml uv.lock
+	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(PY) -m uv sync --locked --extra dev --no-python-downloads
+	@touch $(BIN)/pa
+
+install: $(BIN)/pa
+
+demo: install
+	$(BIN)/pa demo --no-tui
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: install
+	$(BIN)/pa bench
+
+soak: install
+	$(BIN)/pa soak --seeds 300
+
+acceptance: install
+	$(BIN)/pa acceptance
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache artifacts
