@@ -1,0 +1,69 @@
+"""The ports `core` talks through. Transports implement the sink/source ports; the platform implements `Platform`.
+
+`core` never knows whether facts go to an in-process U or to NATS JetStream, nor that the platform
+is Tradovate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from platform_adapter.mic import FactEnvelope, HealthSignal, Intent, ReceiptAck
+
+
+class FactSink(Protocol):
+    """Where facts for U go. `deliver` returns only when the transport has accepted the whole batch.
+
+    Raising means nothing in the batch is known to be delivered: the outbox keeps the batch and retries,
+    so a transport must tolerate a re-delivery of the same `delivery_seq` (NATS dedupes by message id).
+    """
+
+    async def deliver(self, batch: Sequence[FactEnvelope]) -> None:
+        """Hand a batch of facts, in order, to the transport."""
+        ...
+
+
+class HealthSink(Protocol):
+    """Where health signals for OE go."""
+
+    async def publish(self, signal: HealthSignal) -> None:
+        """Publish one health signal."""
+        ...
+
+
+IntentHandler = Callable[[Intent, str], Awaitable[ReceiptAck]]
+"""Handles one intent; the second argument is the sender identity the transport authenticated."""
+
+
+class IntentSource(Protocol):
+    """Where intents come from: serves each call with the handler's ReceiptAck."""
+
+    async def serve(self, handler: IntentHandler) -> None:
+        """Serve intent calls until cancelled."""
+        ...
+
+
+OE_IDENTITY = "OE"
+"""The only sender identity whose intents the PA executes (spec 4.3)."""
+
+
+class FactWriter(Protocol):
+    """What the platform side writes facts into (the outbox)."""
+
+    def next_delivery_seq(self) -> int:
+        """Reserve the next delivery sequence number (per PA run, gap-free)."""
+        ...
+
+    def put(self, envelope: FactEnvelope) -> None:
+        """Queue one fact; never drops, never blocks (callers check `has_room` between frames)."""
+        ...
+
+    @property
+    def has_room(self) -> bool:
+        """False at capacity: platform readers must stop reading until `wait_for_room` returns."""
+        ...
+
+    async def wait_for_room(self) -> None:
+        """Wait until the outbox is back under capacity."""
+        ...
