@@ -72,7 +72,7 @@ class Timeframe(BaseModel, frozen=True):
         match = _TIMEFRAME.match(text.strip())
         if match is None:
             raise ValueError(f"timeframe {text!r} is not of the form <n>s, <n>m, <n>h or <n>d (e.g. 15s, 1m, 1d)")
-        return cls(size=int(match["size"]), unit=match["unit"])  # type: ignore[arg-type]
+        return cls(size=int(match["size"]), unit=match["unit"])
 
     def __str__(self) -> str:
         return f"{self.size}{self.unit}"
@@ -150,7 +150,7 @@ class SimulatorSettings(BaseModel, frozen=True):
     seed: int = 1
     tick_interval_s: float = Field(default=0.25, gt=0)
     user: str = "demo"
-    password: str = "demo-password"  # the simulator's documented default, not a secret
+    password: str = "demo-password"  # noqa: S105 - the simulator's documented default, not a secret
 
 
 def _default_instruments() -> tuple[InstrumentSettings, ...]:
@@ -206,10 +206,7 @@ class Settings(BaseSettings):
 
     def endpoints(self) -> tuple[str, str, str]:
         """(REST base, trading socket, market-data socket) after overrides."""
-        if self.environment is Environment.SIMULATOR:
-            base = ("", "", "")
-        else:
-            base = TRADOVATE_ENDPOINTS[self.environment]
+        base = TRADOVATE_ENDPOINTS.get(self.environment, ("", "", ""))
         return (self.rest_url or base[0], self.trading_ws_url or base[1], self.md_ws_url or base[2])
 
 
@@ -257,7 +254,7 @@ def load_credentials(secrets_dir: Path | None = None) -> Credentials:
     if directory is not None and not directory.is_dir():
         raise ConfigError(f"secrets directory {str(directory)!r} does not exist (PA_SECRETS_DIR)")
     try:
-        return Credentials(_secrets_dir=directory)  # type: ignore[call-arg]
+        return Credentials(_secrets_dir=directory)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, None)) from None
 

@@ -7,9 +7,9 @@ is Tradovate.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from platform_adapter.mic import FactEnvelope, HealthSignal, Intent, ReceiptAck
+from platform_adapter.mic import AckReason, FactEnvelope, HealthSignal, Intent, ReceiptAck
 
 
 class FactSink(Protocol):
@@ -66,4 +66,40 @@ class FactWriter(Protocol):
 
     async def wait_for_room(self) -> None:
         """Wait until the outbox is back under capacity."""
+        ...
+
+
+class Rejection(NamedTuple):
+    """Why an intent is refused before it reaches the platform."""
+
+    reason: AckReason
+    detail: str
+    field: str | None = None
+
+
+class Platform(Protocol):
+    """The platform as `core` sees it (Tradovate implements it in `platform_adapter.tradovate`)."""
+
+    def validate(self, intent: Intent) -> Rejection | None:
+        """Platform-specific checks (known account and symbol, tick grid); None when the intent may be sent."""
+        ...
+
+    async def execute(self, intent: Intent, received_ts: int) -> ReceiptAck:
+        """Send the intent to the platform and answer with the receipt-ack (never raises)."""
+        ...
+
+    async def run(self, facts: FactWriter, ledger: IntentLedgerView) -> None:
+        """Connect, keep connected, and write every platform message into `facts` until cancelled."""
+        ...
+
+
+class IntentLedgerView(Protocol):
+    """What the platform side may tell the intent ledger: that facts resolved an unknown outcome."""
+
+    def resolve(self, intent_id: str, *, order_id: int | None = None, detail: str = "") -> bool:
+        """Mark an `unknown` intent as resolved by platform facts; True if it was unresolved."""
+        ...
+
+    def unresolved(self) -> dict[str, int | None]:
+        """Unresolved intent ids, with the order id each concerns (None for a submit)."""
         ...

@@ -25,7 +25,7 @@ class HealthReason(StrEnum):
     SOCKET_CLOSED = "socket_closed"
     SHUTDOWN_MAINTENANCE = "shutdown_maintenance"
     SHUTDOWN_QUOTA = "shutdown_quota"
-    TOKEN_EXPIRED = "token_expired"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a reason code, not a secret
     AUTH_FAILED = "auth_failed"
     PENALTY_WAIT = "penalty_wait"
     RATE_LIMITED = "rate_limited"

@@ -1,0 +1,260 @@
+"""The intent gate: only OE, only in LIVE, validated, idempotent, kill-latched, unknown-outcome-latched.
+
+Every call gets exactly one ReceiptAck. A refused intent reaches no platform. A repeated `intent_id`
+gets the first ack back (marked `duplicate`) and is never sent again; while the first call is still in
+flight the repeat waits for it. An `unknown` outcome latches further mutations of the same order until
+platform facts resolve it (`IntentLedger.resolve`, called by the platform side).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import msgspec
+
+from platform_adapter.config import Mode
+from platform_adapter.core.clock import Clock
+from platform_adapter.core.health import HealthMonitor
+from platform_adapter.core.ports import OE_IDENTITY, Platform, Rejection
+from platform_adapter.mic import (
+    AckReason,
+    AckStatus,
+    Cancel,
+    CancelReplace,
+    Flatten,
+    HealthState,
+    Intent,
+    Kill,
+    OrderType,
+    ReceiptAck,
+    ResetKill,
+    SubmitOrder,
+)
+from platform_adapter.telemetry import get_logger
+
+_log = get_logger("pa.intents")
+_PRICED = {OrderType.LIMIT, OrderType.STOP_LIMIT}
+_STOPPED = {OrderType.STOP, OrderType.STOP_LIMIT}
+
+
+@dataclass
+class _Unknown:
+    intent_id: str
+    order_id: int | None
+
+
+class IntentLedger:
+    """Idempotency store and unknown-outcome latch for one PA run."""
+
+    def __init__(self) -> None:
+        self._acks: dict[str, tuple[bytes, ReceiptAck]] = {}
+        self._unknown: dict[str, _Unknown] = {}
+        self._latched_orders: dict[int, str] = {}
+        self.resolved: list[tuple[str, str]] = []  # (intent_id, detail), for the status view and tests
+
+    def first_ack(self, intent_id: str) -> tuple[bytes, ReceiptAck] | None:
+        """The recorded (fingerprint, ack) of an intent id, if any."""
+        return self._acks.get(intent_id)
+
+    def record(self, fingerprint: bytes, ack: ReceiptAck, order_id: int | None) -> None:
+        """Record the first ack of an intent; latch the order when the outcome is unknown."""
+        self._acks[ack.intent_id] = (fingerprint, ack)
+        if ack.status is AckStatus.UNKNOWN:
+            self._unknown[ack.intent_id] = _Unknown(ack.intent_id, order_id)
+            if order_id is not None:
+                self._latched_orders[order_id] = ack.intent_id
+
+    def latched_by(self, order_id: int) -> str | None:
+        """The unresolved intent that latches mutations of `order_id`, if any."""
+        return self._latched_orders.get(order_id)
+
+    def resolve(self, intent_id: str, *, order_id: int | None = None, detail: str = "") -> bool:
+        """Mark an unknown intent resolved by platform facts; True if it was unresolved."""
+        entry = self._unknown.pop(intent_id, None)
+        if entry is None:
+            return False
+        if entry.order_id is not None:
+            self._latched_orders.pop(entry.order_id, None)
+        self.resolved.append((intent_id, detail))
+        _log.info("intent_resolved", intent_id=intent_id, order_id=order_id, detail=detail)
+        return True
+
+    def unresolved(self) -> dict[str, int | None]:
+        """Unresolved intent ids, with the order each concerns (None for a submit)."""
+        return {k: v.order_id for k, v in self._unknown.items()}
+
+
+class IntentService:
+    """Answers each OE call with a ReceiptAck; the only way an intent reaches the platform."""
+
+    def __init__(self, mode: Mode, platform: Platform, health: HealthMonitor, clock: Clock) -> None:
+        self._mode = mode
+        self._platform = platform
+        self._health = health
+        self._clock = clock
+        self.ledger = IntentLedger()
+        self._inflight: dict[str, tuple[bytes, asyncio.Future[ReceiptAck]]] = {}
+        self.kill_latched = False
+        self.recent: list[tuple[Intent, ReceiptAck]] = []
+
+    async def handle(self, intent: Intent, sender: str) -> ReceiptAck:
+        """Gate, execute and answer one intent call."""
+        received_ts = self._clock.now_ns()
+        if sender != OE_IDENTITY:
+            # Not recorded under the intent id: a forged call must not poison OE's later real intent.
+            _log.warning("intent_refused_sender", sender=sender, intent_id=getattr(intent, "intent_id", None))
+            return self._failed(
+                intent, received_ts, Rejection(AckReason.NOT_FROM_OE, f"intents are taken from OE only, not {sender!r}")
+            )
+        fingerprint = msgspec.json.encode(msgspec.structs.replace(intent, sent_ts=None))
+        recorded = self.ledger.first_ack(intent.intent_id)
+        if recorded is not None:
+            return self._repeat(intent, recorded[0], recorded[1], fingerprint, received_ts)
+        inflight = self._inflight.get(intent.intent_id)
+        if inflight is not None:
+            first = await asyncio.shield(inflight[1])
+            return self._repeat(intent, inflight[0], first, fingerprint, received_ts)
+        future: asyncio.Future[ReceiptAck] = asyncio.get_running_loop().create_future()
+        self._inflight[intent.intent_id] = (fingerprint, future)
+        try:
+            ack = await self._decide(intent, received_ts)
+        except Exception as exc:  # a bug must not leave OE without an answer; the outcome is then unknown
+            _log.exception("intent_execution_error", intent_id=intent.intent_id)
+            ack = self._ack(intent, received_ts, AckStatus.UNKNOWN, AckReason.PLATFORM_ERROR, f"internal error: {exc}")
+        finally:
+            self._inflight.pop(intent.intent_id, None)
+        self.ledger.record(fingerprint, ack, _order_id_of(intent))
+        future.set_result(ack)
+        self.recent.append((intent, ack))
+        del self.recent[:-100]
+        _log.info(
+            "intent_acked",
+            intent_id=intent.intent_id,
+            type=type(intent).__name__,
+            status=ack.status.value,
+            reason=ack.reason.value if ack.reason else None,
+            order_id=ack.platform_order_id,
+            command_id=ack.platform_command_id,
+        )
+        return ack
+
+    async def _decide(self, intent: Intent, received_ts: int) -> ReceiptAck:
+        rejection = self._gate(intent)
+        if rejection is not None:
+            return self._failed(intent, received_ts, rejection)
+        if isinstance(intent, ResetKill):
+            self.kill_latched = False
+            _log.warning("kill_latch_reset", intent_id=intent.intent_id, reason=intent.reason)
+            return self._ack(intent, received_ts, AckStatus.ACCEPTED, None, "kill latch released")
+        if isinstance(intent, Kill):
+            self.kill_latched = True  # before sending: no submit may slip in while the kill runs
+            _log.warning("kill_latched", intent_id=intent.intent_id, reason=intent.reason)
+        return await self._platform.execute(intent, received_ts)
+
+    def _gate(self, intent: Intent) -> Rejection | None:
+        if self._mode is not Mode.LIVE:
+            return Rejection(
+                AckReason.MODE_NOT_LIVE,
+                f"the PA is in {self._mode.value} mode: it accepts intents only in LIVE (SIM is market ingress only)",
+            )
+        if isinstance(intent, ResetKill):
+            return None
+        if self.kill_latched and isinstance(intent, SubmitOrder | CancelReplace):
+            return Rejection(AckReason.KILL_LATCHED, "the kill latch is set: send a reset_kill intent to trade again")
+        if self._health.state is HealthState.DOWN and not isinstance(intent, Kill):
+            return Rejection(AckReason.PA_DOWN, f"the PA is PA_DOWN ({self._health.current.detail or 'no detail'})")
+        local = _validate_fields(intent)
+        if local is not None:
+            return local
+        order_id = _order_id_of(intent)
+        if order_id is not None:
+            latched_by = self.ledger.latched_by(order_id)
+            if latched_by is not None:
+                return Rejection(
+                    AckReason.ORDER_OUTCOME_UNKNOWN,
+                    f"order {order_id} has an unresolved earlier intent {latched_by}; wait for its facts",
+                    "order_id",
+                )
+        return self._platform.validate(intent)
+
+    def _repeat(
+        self, intent: Intent, first_fp: bytes, first: ReceiptAck, fingerprint: bytes, received_ts: int
+    ) -> ReceiptAck:
+        if first_fp != fingerprint:
+            return self._failed(
+                intent,
+                received_ts,
+                Rejection(AckReason.INTENT_ID_REUSED, "this intent_id was used for a different intent", "intent_id"),
+            )
+        return msgspec.structs.replace(first, duplicate=True)
+
+    def _failed(self, intent: Intent, received_ts: int, rejection: Rejection) -> ReceiptAck:
+        return self._ack(intent, received_ts, AckStatus.FAILED, rejection.reason, rejection.detail, rejection.field)
+
+    def _ack(
+        self,
+        intent: Intent,
+        received_ts: int,
+        status: AckStatus,
+        reason: AckReason | None,
+        detail: str,
+        field: str | None = None,
+    ) -> ReceiptAck:
+        return ReceiptAck(
+            intent_id=intent.intent_id,
+            status=status,
+            received_ts=received_ts,
+            acked_ts=self._clock.now_ns(),
+            reason=reason,
+            detail=detail,
+            field=field,
+        )
+
+
+def _order_id_of(intent: Intent) -> int | None:
+    if isinstance(intent, CancelReplace | Cancel):
+        return intent.order_id
+    return None
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _is_price(value: object) -> bool:
+    return type(value) in (int, float) and value == value  # excludes bool and NaN
+
+
+def _validate_fields(intent: Intent) -> Rejection | None:
+    """Checks that need no platform knowledge: quantities and which prices an order type needs."""
+    if not isinstance(intent.intent_id, str) or not intent.intent_id or len(intent.intent_id) > 64:
+        return Rejection(
+            AckReason.MALFORMED_INTENT, "intent_id must be a non-empty string of at most 64 characters", "intent_id"
+        )
+    if not _is_int(intent.account_id):
+        return Rejection(AckReason.MALFORMED_INTENT, "account_id must be an integer", "account_id")
+    if isinstance(intent, SubmitOrder | CancelReplace):
+        if not _is_int(intent.qty) or intent.qty <= 0:
+            return Rejection(AckReason.INVALID_QTY, f"qty must be a positive integer, got {intent.qty!r}", "qty")
+        try:
+            order_type = OrderType(intent.order_type)
+        except ValueError:
+            return Rejection(AckReason.MALFORMED_INTENT, f"unsupported order_type {intent.order_type!r}", "order_type")
+        for name, needed in (("price", order_type in _PRICED), ("stop_price", order_type in _STOPPED)):
+            value = getattr(intent, name)
+            if needed and value is None:
+                return Rejection(AckReason.MISSING_PRICE, f"{name} is required for a {order_type.value} order", name)
+            if needed and not _is_price(value):
+                return Rejection(AckReason.MALFORMED_INTENT, f"{name} must be a number, got {value!r}", name)
+            if needed and value <= 0:
+                return Rejection(AckReason.MALFORMED_INTENT, f"{name} must be positive, got {value!r}", name)
+            if not needed and value is not None:
+                return Rejection(
+                    AckReason.UNEXPECTED_PRICE, f"{name} must be empty for a {order_type.value} order", name
+                )
+    if isinstance(intent, Cancel | CancelReplace) and not _is_int(intent.order_id):
+        return Rejection(AckReason.MALFORMED_INTENT, "order_id must be an integer", "order_id")
+    if isinstance(intent, Flatten) and intent.symbol is not None and not isinstance(intent.symbol, str):
+        return Rejection(AckReason.MALFORMED_INTENT, "symbol must be a string or null", "symbol")
+    return None
