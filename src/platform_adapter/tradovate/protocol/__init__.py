@@ -1,0 +1,121 @@
+"""Sans-I/O codec of the Tradovate WebSocket and REST wire: text in, typed values out; requests to text.
+
+No sockets, no clocks, no ``await``: the I/O layer (``platform_adapter.tradovate``) feeds frames in and
+sends the strings this package builds. Decoding never raises on server input; what does not parse
+becomes a typed value (``MalformedFrame``, ``MalformedMessage``, ``UndecodablePayload``) that the
+adapter forwards raw as an undecodable fact. Each module cites the public source of the wire rules it
+implements (https://github.com/tradovate/api/blob/master/WebSockets.md and the official examples).
+"""
+
+from __future__ import annotations
+
+from .errors import ProtocolDecodeError, RequestEncodeError
+from .frames import (
+    EVENT_KINDS,
+    CloseFrame,
+    Event,
+    Frame,
+    HeartbeatFrame,
+    MalformedFrame,
+    MalformedMessage,
+    Message,
+    MessagesFrame,
+    OpenFrame,
+    Response,
+    decode_frame,
+)
+from .models import (
+    AccessTokenResponse,
+    Account,
+    ChartSubscription,
+    CommandResult,
+    Contract,
+    PlaceOrderResult,
+    ShutdownNotice,
+    TradovateModel,
+    UndecodablePayload,
+    decode_error_text,
+    decode_model,
+)
+from .penalties import Penalty, parse_penalty, with_ticket
+from .requests import (
+    HEARTBEAT,
+    MalformedRequest,
+    Request,
+    RequestIds,
+    decode_request,
+    encode_authorize,
+    encode_body,
+    encode_request,
+)
+from .routing import (
+    ChartHead,
+    CommandRef,
+    FillRef,
+    MdHead,
+    MdStream,
+    OrderRef,
+    PositionRef,
+    PropsHead,
+    SyncSnapshotRefs,
+    chart_head,
+    md_head,
+    props_head,
+    shutdown_head,
+    sync_snapshot_head,
+    sync_snapshot_refs,
+)
+
+__all__ = [
+    "EVENT_KINDS",
+    "HEARTBEAT",
+    "AccessTokenResponse",
+    "Account",
+    "ChartHead",
+    "ChartSubscription",
+    "CloseFrame",
+    "CommandRef",
+    "CommandResult",
+    "Contract",
+    "Event",
+    "FillRef",
+    "Frame",
+    "HeartbeatFrame",
+    "MalformedFrame",
+    "MalformedMessage",
+    "MalformedRequest",
+    "MdHead",
+    "MdStream",
+    "Message",
+    "MessagesFrame",
+    "OpenFrame",
+    "OrderRef",
+    "Penalty",
+    "PlaceOrderResult",
+    "PositionRef",
+    "PropsHead",
+    "ProtocolDecodeError",
+    "Request",
+    "RequestEncodeError",
+    "RequestIds",
+    "Response",
+    "ShutdownNotice",
+    "SyncSnapshotRefs",
+    "TradovateModel",
+    "UndecodablePayload",
+    "chart_head",
+    "decode_error_text",
+    "decode_frame",
+    "decode_model",
+    "decode_request",
+    "encode_authorize",
+    "encode_body",
+    "encode_request",
+    "md_head",
+    "parse_penalty",
+    "props_head",
+    "shutdown_head",
+    "sync_snapshot_head",
+    "sync_snapshot_refs",
+    "with_ticket",
+]

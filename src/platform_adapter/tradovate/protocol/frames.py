@@ -1,0 +1,200 @@
+"""Server frames of a Tradovate WebSocket, decoded without I/O and without ever raising.
+
+Wire rules, with the public source of each (lead-sheet keys in brackets):
+
+* The socket speaks a framing derived from SockJS 0.3.3; the server sends four frame kinds: ``o`` (open,
+  first frame of every session), ``h`` (heartbeat), ``a[...]`` (a JSON array of messages) and
+  ``c[code,"reason"]`` (close, e.g. ``c[3000,"Go away!"]``)
+  [WSMD https://github.com/tradovate/api/blob/master/WebSockets.md; DOCS wss-guide/message-protocol;
+  JS:EX-05 https://github.com/tradovate/example-api-js/tree/main/tutorial/WebSockets/EX-05-WebSockets-Start].
+* Every item of an ``a`` array is one message; a frame may carry several, and nothing public says that
+  responses and events never share a frame, so every item is decoded on its own [WSMD; CSWS loops over
+  the array; COMM:2124 on batched market data].
+* A response is ``{"i":<request id>,"s":<HTTP status>,"d":<payload>}``; ``d`` may be absent (the
+  authorize ack is ``a[{"s":200,"i":2}]``). An event is ``{"e":<kind>,"d":...}`` with kind ``props``,
+  ``shutdown``, ``md``, ``chart`` or ``clock``; a message with ``e`` is an event [WSMD; DOCS
+  wss-guide/message-protocol; CSWS dispatches on ``e != null``].
+
+Each message keeps ``raw``: the exact JSON bytes of its array item as sent, so the adapter can forward
+it unchanged. Payloads (``d``) stay ``msgspec.Raw`` views into those bytes; only the routing head
+(``e``, ``i``, ``s``) is decoded here.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypeAlias
+
+import msgspec
+
+__all__ = [
+    "EVENT_KINDS",
+    "CloseFrame",
+    "Event",
+    "Frame",
+    "HeartbeatFrame",
+    "MalformedFrame",
+    "MalformedMessage",
+    "Message",
+    "MessagesFrame",
+    "OpenFrame",
+    "Response",
+    "decode_frame",
+]
+
+EVENT_KINDS: Final = frozenset({"props", "shutdown", "md", "chart", "clock"})
+"""Event kinds named in the public docs (WSMD; DOCS wss-guide/message-protocol); others are kept too."""
+
+
+class OpenFrame(msgspec.Struct, frozen=True, gc=False):
+    """``o``: the session is open; the client must now send ``authorize``."""
+
+
+class HeartbeatFrame(msgspec.Struct, frozen=True, gc=False):
+    """``h``: server heartbeat (not sent while data is streaming)."""
+
+
+class Response(msgspec.Struct, frozen=True, gc=False):
+    """Answer to the client request whose id is ``request_id``; ``d`` is None when absent."""
+
+    request_id: int
+    status: int
+    d: msgspec.Raw | None
+    raw: bytes
+
+
+class Event(msgspec.Struct, frozen=True, gc=False):
+    """Server-initiated message (``props``, ``md``, ``chart``, ``shutdown``, ``clock``, ...)."""
+
+    kind: str
+    d: msgspec.Raw | None
+    raw: bytes
+
+
+class MalformedMessage(msgspec.Struct, frozen=True, gc=False):
+    """An array item that is neither a response nor an event; ``raw`` is the item as sent."""
+
+    raw: bytes
+    error: str
+
+
+Message: TypeAlias = Response | Event | MalformedMessage
+
+
+class MessagesFrame(msgspec.Struct, frozen=True, gc=False):
+    """``a[...]``: one message per array item, in order; possibly none."""
+
+    messages: tuple[Message, ...]
+
+
+class CloseFrame(msgspec.Struct, frozen=True, gc=False):
+    """``c[code,"reason"]``: the server is closing the session."""
+
+    code: int
+    reason: str
+
+
+class MalformedFrame(msgspec.Struct, frozen=True, gc=False):
+    """A frame that cannot be parsed at all; keeps the whole frame for forwarding as undecodable.
+
+    ``text`` is the frame as received when it arrived as ``str``. A frame that arrived as ``bytes`` is
+    kept exactly in ``raw``, and ``text`` is its UTF-8 reading with undecodable bytes shown as
+    ``\\xNN`` escapes (so ``text`` is always safe to encode as JSON).
+    """
+
+    text: str
+    error: str
+    raw: bytes | None = None
+
+
+Frame: TypeAlias = OpenFrame | HeartbeatFrame | MessagesFrame | CloseFrame | MalformedFrame
+
+
+class _Head(msgspec.Struct, gc=False):
+    # Only the routing keys; ``d`` is skipped over as a Raw view (an empty Raw means "absent").
+    e: str | None = None
+    i: int | None = None
+    s: int | None = None
+    d: msgspec.Raw = msgspec.Raw()
+
+
+_OPEN: Final = OpenFrame()
+_HEARTBEAT: Final = HeartbeatFrame()
+_ITEMS: Final = msgspec.json.Decoder(list[msgspec.Raw])
+_HEAD: Final = msgspec.json.Decoder(_Head)
+_CLOSE: Final = msgspec.json.Decoder(tuple[int, str])
+# ValueError covers a str holding lone surrogates, which has no UTF-8 form for msgspec to read.
+_DECODE_ERRORS: Final = (msgspec.DecodeError, ValueError)
+
+
+def decode_frame(data: str | bytes) -> Frame:
+    """Decode one server frame (``str`` from aiohttp, or ``bytes``); never raises on any content."""
+    if isinstance(data, str):
+        kind = data[:1]
+        if kind == "a":
+            try:
+                items = _ITEMS.decode(data[1:])
+            except _DECODE_ERRORS as exc:
+                return MalformedFrame(data, f"'a' frame is not followed by a JSON array: {exc}")
+            return MessagesFrame(tuple([_decode_message(bytes(item)) for item in items]))
+        if data == "h":
+            return _HEARTBEAT
+        if data == "o":
+            return _OPEN
+        if kind == "c":
+            try:
+                code, reason = _CLOSE.decode(data[1:])
+            except _DECODE_ERRORS as exc:
+                return MalformedFrame(data, f"'c' frame is not followed by [code,\"reason\"]: {exc}")
+            return CloseFrame(code, reason)
+        return MalformedFrame(data, _unknown_kind(data))
+    return _decode_bytes_frame(bytes(data))
+
+
+def _decode_bytes_frame(data: bytes) -> Frame:
+    kind = data[:1]
+    if kind == b"a":
+        try:
+            items = _ITEMS.decode(memoryview(data)[1:])
+        except _DECODE_ERRORS as exc:
+            return _malformed_bytes(data, f"'a' frame is not followed by a JSON array: {exc}")
+        return MessagesFrame(tuple([_decode_message(bytes(item)) for item in items]))
+    if data == b"h":
+        return _HEARTBEAT
+    if data == b"o":
+        return _OPEN
+    if kind == b"c":
+        try:
+            code, reason = _CLOSE.decode(memoryview(data)[1:])
+        except _DECODE_ERRORS as exc:
+            return _malformed_bytes(data, f"'c' frame is not followed by [code,\"reason\"]: {exc}")
+        return CloseFrame(code, reason)
+    return _malformed_bytes(data, _unknown_kind(data))
+
+
+def _decode_message(raw: bytes) -> Message:
+    # Decoding from the item's own bytes makes ``d`` a view into ``raw``, not into the whole frame,
+    # so keeping one message alive does not keep its siblings alive.
+    try:
+        head = _HEAD.decode(raw)
+    except _DECODE_ERRORS as exc:
+        return MalformedMessage(raw, f"not a Tradovate message object: {exc}")
+    d = head.d if head.d else None
+    if head.e is not None:
+        return Event(head.e, d, raw)
+    if head.i is not None:
+        if head.s is None:
+            return MalformedMessage(raw, "response has an id 'i' but no status 's'")
+        return Response(head.i, head.s, d, raw)
+    return MalformedMessage(raw, "message has neither 'e' (event) nor 'i' (response id)")
+
+
+def _unknown_kind(data: str | bytes) -> str:
+    if not data:
+        return "empty frame"
+    if data[:1] in ("o", "h", b"o", b"h"):
+        return "'o' and 'h' frames carry no data"
+    return "unknown frame kind; expected one of o, h, a, c"
+
+
+def _malformed_bytes(data: bytes, error: str) -> MalformedFrame:
+    return MalformedFrame(data.decode("utf-8", "backslashreplace"), error, data)

@@ -1,0 +1,241 @@
+"""Routing heads of market-data events: ``md`` (quotes, DOM, histograms) and ``chart`` (bars, ticks).
+
+The adapter forwards these payloads raw and must not compute or aggregate; a head only labels the
+fact and remembers the last bar timestamp / tick id seen, so a reconnect can backfill with
+``md/getChart`` (``closestTimestamp``, ``closestTickId``).
+
+Shapes, with the public source of each (lead-sheet keys in brackets):
+
+* ``md`` event ``d``: ``{"quotes":[{"timestamp","contractId","entries"}]}``, ``{"doms":[{"contractId",
+  "timestamp","bids","offers"}]}``, ``{"histograms":[{"contractId","timestamp",...}]}``; throttling may
+  merge several contracts into one message [JS:EX-08
+  https://github.com/tradovate/example-api-js/tree/main/tutorial/WebSockets/EX-08-Realtime-Market-Data;
+  JS:EX-09 https://github.com/tradovate/example-api-js/tree/main/tutorial/WebSockets/EX-09-Realtime-Market-Data-Pt2;
+  DOCS wss-guide/message-protocol; COMM:2124].
+* ``chart`` event ``d``: ``{"charts":[{"id","td","bars":[{"timestamp",...}]}]}``, end of history
+  ``{"id":..,"eoh":true}``, tick packets ``{"id","s","td","bp","bt","ts","tks":[{"t","p","s","b","a",
+  "bs","as","id"}]}``. The forming bar is re-sent with the same timestamp and ticks can arrive out of
+  order, so "first"/"last" mean as sent [MDDOC Get-Chart, Using-Tick-Charts; JS:EX-10
+  https://github.com/tradovate/example-api-js/tree/main/tutorial/WebSockets/EX-10-Chart-Data; JS:EX-11
+  https://github.com/tradovate/example-api-js/tree/main/tutorial/WebSockets/EX-11-Tick-Charts].
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal, TypeAlias
+
+import msgspec
+
+from ._salvage import (
+    DECODE_ERRORS,
+    EMPTY,
+    Payload,
+    int_or_none,
+    salvage_items,
+    str_or_none,
+    unique_ints,
+)
+
+__all__ = ["ChartHead", "MdHead", "MdStream", "chart_head", "md_head"]
+
+MdStream: TypeAlias = Literal["quote", "dom", "histogram", "md"]
+
+
+class MdHead(msgspec.Struct, frozen=True, gc=False):
+    """Label of an ``md`` event: which stream, and the contract ids and timestamps in it, as sent."""
+
+    stream: MdStream
+    contract_ids: tuple[int, ...]
+    timestamps: tuple[str, ...]
+
+
+class _MdItem(msgspec.Struct, gc=False, rename="camel"):
+    # ``Any`` leaves: a value of the wrong type drops that value, not the whole head.
+    contract_id: Any = None
+    timestamp: Any = None
+
+
+class _MdBody(msgspec.Struct, gc=False):
+    quotes: list[_MdItem] | None = None
+    doms: list[_MdItem] | None = None
+    histograms: list[_MdItem] | None = None
+
+
+class _MdSections(msgspec.Struct, gc=False):
+    quotes: msgspec.Raw = EMPTY
+    doms: msgspec.Raw = EMPTY
+    histograms: msgspec.Raw = EMPTY
+
+
+_MD: Final = msgspec.json.Decoder(_MdBody)
+_MD_SECTIONS: Final = msgspec.json.Decoder(_MdSections)
+_MD_ITEM: Final = msgspec.json.Decoder(_MdItem)
+_MD_UNKNOWN: Final = MdHead("md", (), ())
+
+
+def md_head(d: Payload) -> MdHead:
+    """Label an ``md`` event ``d`` as quote, dom or histogram (``"md"`` if mixed or unknown)."""
+    if d is None:
+        return _MD_UNKNOWN
+    try:
+        body = _MD.decode(d)
+    except DECODE_ERRORS:
+        salvaged = _salvage_md(d)
+        if salvaged is None:
+            return _MD_UNKNOWN
+        body = salvaged
+    quotes, doms, histograms = body.quotes, body.doms, body.histograms
+    stream: MdStream
+    if doms is None and histograms is None and quotes is not None:
+        stream, items = "quote", quotes
+    elif quotes is None and histograms is None and doms is not None:
+        stream, items = "dom", doms
+    elif quotes is None and doms is None and histograms is not None:
+        stream, items = "histogram", histograms
+    else:
+        stream, items = "md", [*(quotes or ()), *(doms or ()), *(histograms or ())]
+    return MdHead(
+        stream,
+        tuple([item.contract_id for item in items if type(item.contract_id) is int]),
+        tuple([item.timestamp for item in items if type(item.timestamp) is str]),
+    )
+
+
+def _salvage_md(d: msgspec.Raw | bytes) -> _MdBody | None:
+    try:
+        sections = _MD_SECTIONS.decode(d)
+    except DECODE_ERRORS:
+        return None
+    return _MdBody(
+        salvage_items(sections.quotes, _MD_ITEM)[0],
+        salvage_items(sections.doms, _MD_ITEM)[0],
+        salvage_items(sections.histograms, _MD_ITEM)[0],
+    )
+
+
+class ChartHead(msgspec.Struct, frozen=True, gc=False):
+    """Label of a ``chart`` event: subscription ids, end of history, first/last bar and tick as sent."""
+
+    subscription_ids: tuple[int, ...]
+    eoh: bool
+    has_bars: bool
+    has_ticks: bool
+    first_bar_timestamp: str | None
+    last_bar_timestamp: str | None
+    first_tick_id: int | None
+    last_tick_id: int | None
+
+
+class _Packet(msgspec.Struct, gc=False):
+    id: Any = None
+    eoh: Any = None
+    # Bars and ticks stay Raw: only the first and the last of each are decoded.
+    bars: list[msgspec.Raw] | None = None
+    tks: list[msgspec.Raw] | None = None
+
+
+class _Charts(msgspec.Struct, gc=False):
+    charts: list[_Packet] | None = None
+
+
+class _ChartSections(msgspec.Struct, gc=False):
+    charts: msgspec.Raw = EMPTY
+
+
+class _PacketIdentity(msgspec.Struct, gc=False):
+    id: Any = None
+    eoh: Any = None
+
+
+class _Bar(msgspec.Struct, gc=False):
+    timestamp: Any = None
+
+
+class _Tick(msgspec.Struct, gc=False):
+    id: Any = None
+
+
+_CHARTS: Final = msgspec.json.Decoder(_Charts)
+_CHART_SECTIONS: Final = msgspec.json.Decoder(_ChartSections)
+_PACKET: Final = msgspec.json.Decoder(_Packet)
+_PACKET_IDENTITY: Final = msgspec.json.Decoder(_PacketIdentity)
+_RAW_ITEM: Final = msgspec.json.Decoder(msgspec.Raw)
+_BAR: Final = msgspec.json.Decoder(_Bar)
+_TICK: Final = msgspec.json.Decoder(_Tick)
+_CHART_UNKNOWN: Final = ChartHead((), False, False, False, None, None, None, None)
+
+
+def chart_head(d: Payload) -> ChartHead:
+    """Label a ``chart`` event ``d`` made of bar packets, tick packets and ``eoh`` packets."""
+    if d is None:
+        return _CHART_UNKNOWN
+    try:
+        packets = _CHARTS.decode(d).charts
+    except DECODE_ERRORS:
+        packets = _salvage_packets(d)
+    if not packets:
+        return _CHART_UNKNOWN
+    eoh = False
+    first_bar: msgspec.Raw | None = None
+    last_bar: msgspec.Raw | None = None
+    first_tick: msgspec.Raw | None = None
+    last_tick: msgspec.Raw | None = None
+    for packet in packets:
+        if packet.eoh is True:
+            eoh = True
+        if packet.bars:
+            if first_bar is None:
+                first_bar = packet.bars[0]
+            last_bar = packet.bars[-1]
+        if packet.tks:
+            if first_tick is None:
+                first_tick = packet.tks[0]
+            last_tick = packet.tks[-1]
+    return ChartHead(
+        unique_ints(packet.id for packet in packets),
+        eoh,
+        first_bar is not None,
+        first_tick is not None,
+        _bar_timestamp(first_bar),
+        _bar_timestamp(last_bar),
+        _tick_id(first_tick),
+        _tick_id(last_tick),
+    )
+
+
+def _salvage_packets(d: msgspec.Raw | bytes) -> list[_Packet]:
+    try:
+        section = _CHART_SECTIONS.decode(d).charts
+    except DECODE_ERRORS:
+        return []
+    packets: list[_Packet] = []
+    for raw_packet in salvage_items(section, _RAW_ITEM)[0] or ():
+        try:
+            packets.append(_PACKET.decode(raw_packet))
+        except DECODE_ERRORS:
+            # Bars or ticks that do not fit: the packet still says which subscription it belongs to
+            # and whether it ends the history.
+            try:
+                identity = _PACKET_IDENTITY.decode(raw_packet)
+            except DECODE_ERRORS:
+                continue
+            packets.append(_Packet(identity.id, identity.eoh))
+    return packets
+
+
+def _bar_timestamp(bar: msgspec.Raw | None) -> str | None:
+    if bar is None:
+        return None
+    try:
+        return str_or_none(_BAR.decode(bar).timestamp)
+    except DECODE_ERRORS:
+        return None
+
+
+def _tick_id(tick: msgspec.Raw | None) -> int | None:
+    if tick is None:
+        return None
+    try:
+        return int_or_none(_TICK.decode(tick).id)
+    except DECODE_ERRORS:
+        return None
