@@ -1,0 +1,91 @@
+"""Test doubles for the core ports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import msgspec
+
+from platform_adapter.core.ports import FactWriter, IntentLedgerView, Rejection
+from platform_adapter.mic import (
+    AckStatus,
+    FactEnvelope,
+    FactKind,
+    FactMode,
+    HealthSignal,
+    Intent,
+    ReceiptAck,
+    Stream,
+)
+
+
+class RecordingHealthSink:
+    """Keeps every published signal."""
+
+    def __init__(self) -> None:
+        self.signals: list[HealthSignal] = []
+        self.changed = asyncio.Event()
+
+    async def publish(self, signal: HealthSignal) -> None:
+        self.signals.append(signal)
+        self.changed.set()
+
+
+class GatedFactSink:
+    """A U that can be blocked: `deliver` waits while the gate is closed."""
+
+    def __init__(self) -> None:
+        self.delivered: list[FactEnvelope] = []
+        self.open = asyncio.Event()
+        self.open.set()
+        self.fail_next = 0
+
+    async def deliver(self, batch: Sequence[FactEnvelope]) -> None:
+        await self.open.wait()
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("transport down")
+        self.delivered.extend(batch)
+
+
+def envelope(seq: int, kind: FactKind = FactKind.MARKET) -> FactEnvelope:
+    return FactEnvelope(
+        kind=kind,
+        stream=Stream.QUOTE,
+        mode=FactMode.LIVE,
+        recv_ts=seq,
+        connection="md",
+        connection_id="md-1",
+        epoch=1,
+        delivery_seq=seq,
+        payload=msgspec.Raw(b'{"e":"md","d":{}}'),
+    )
+
+
+class FakePlatform:
+    """Records what reached it and answers with a programmed status."""
+
+    def __init__(self, status: AckStatus = AckStatus.ACCEPTED) -> None:
+        self.status = status
+        self.executed: list[Intent] = []
+        self.rejection: Rejection | None = None
+        self.release = asyncio.Event()
+        self.release.set()
+
+    def validate(self, intent: Intent) -> Rejection | None:
+        return self.rejection
+
+    async def execute(self, intent: Intent, received_ts: int) -> ReceiptAck:
+        self.executed.append(intent)
+        await self.release.wait()
+        return ReceiptAck(
+            intent_id=intent.intent_id,
+            status=self.status,
+            received_ts=received_ts,
+            acked_ts=received_ts,
+            platform_order_id=1000 + len(self.executed) if self.status is AckStatus.ACCEPTED else None,
+        )
+
+    async def run(self, facts: FactWriter, ledger: IntentLedgerView) -> None:
+        await asyncio.Event().wait()

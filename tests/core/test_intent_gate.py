@@ -1,0 +1,187 @@
+"""The intent gate: OE only, LIVE only, validated, idempotent, kill-latched, unknown-latched."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from platform_adapter.config import Mode
+from platform_adapter.core.clock import ManualClock
+from platform_adapter.core.health import HealthMonitor
+from platform_adapter.core.intents import IntentService
+from platform_adapter.core.ports import OE_IDENTITY, Rejection
+from platform_adapter.mic import (
+    AckReason,
+    AckStatus,
+    Cancel,
+    CancelReplace,
+    HealthReason,
+    HealthState,
+    Kill,
+    OrderAction,
+    OrderType,
+    ResetKill,
+    SubmitOrder,
+)
+
+from .fakes import FakePlatform, RecordingHealthSink
+
+
+def _service(mode: Mode = Mode.LIVE, status: AckStatus = AckStatus.ACCEPTED) -> tuple[IntentService, FakePlatform]:
+    platform = FakePlatform(status)
+    clock = ManualClock()
+    return IntentService(mode, platform, HealthMonitor(clock, RecordingHealthSink()), clock), platform
+
+
+def market(intent_id: str = "i-1", qty: object = 1, **extra: object) -> SubmitOrder:
+    return SubmitOrder(
+        intent_id=intent_id,
+        account_id=1,
+        symbol="ESZ6",
+        action=OrderAction.BUY,
+        qty=qty,  # type: ignore[arg-type]
+        order_type=OrderType.MARKET,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def test_an_oe_submit_is_executed_and_accepted() -> None:
+    service, platform = _service()
+    ack = await service.handle(market(), OE_IDENTITY)
+    assert ack.status is AckStatus.ACCEPTED
+    assert ack.platform_order_id == 1001
+    assert platform.executed == [market()]
+
+
+async def test_intents_from_anyone_but_oe_are_refused_and_reach_no_platform() -> None:
+    service, platform = _service()
+    ack = await service.handle(market(), "SL")
+    assert (ack.status, ack.reason) == (AckStatus.FAILED, AckReason.NOT_FROM_OE)
+    assert platform.executed == []
+    assert (await service.handle(market(), OE_IDENTITY)).status is AckStatus.ACCEPTED  # not poisoned
+
+
+@pytest.mark.parametrize("mode", [Mode.SIM, Mode.REPLAY])
+async def test_intents_outside_live_mode_are_refused(mode: Mode) -> None:
+    service, platform = _service(mode)
+    ack = await service.handle(market(), OE_IDENTITY)
+    assert (ack.status, ack.reason) == (AckStatus.FAILED, AckReason.MODE_NOT_LIVE)
+    assert mode.value in ack.detail
+    assert platform.executed == []
+
+
+@pytest.mark.parametrize(
+    ("intent", "reason", "field"),
+    [
+        (market(qty=0), AckReason.INVALID_QTY, "qty"),
+        (market(qty=-2), AckReason.INVALID_QTY, "qty"),
+        (market(qty=1.5), AckReason.INVALID_QTY, "qty"),
+        (market(qty=True), AckReason.INVALID_QTY, "qty"),
+        (market(qty="1"), AckReason.INVALID_QTY, "qty"),
+        (market(price=100.0), AckReason.UNEXPECTED_PRICE, "price"),
+        (
+            SubmitOrder(
+                intent_id="i", account_id=1, symbol="ESZ6", action=OrderAction.BUY, qty=1, order_type=OrderType.LIMIT
+            ),
+            AckReason.MISSING_PRICE,
+            "price",
+        ),
+        (
+            SubmitOrder(
+                intent_id="i",
+                account_id=1,
+                symbol="ESZ6",
+                action=OrderAction.BUY,
+                qty=1,
+                order_type=OrderType.STOP_LIMIT,
+                price=1.0,
+            ),
+            AckReason.MISSING_PRICE,
+            "stop_price",
+        ),
+        (market(intent_id=""), AckReason.MALFORMED_INTENT, "intent_id"),
+    ],
+)
+async def test_invalid_intents_fail_with_a_typed_reason_and_reach_no_platform(
+    intent: SubmitOrder, reason: AckReason, field: str
+) -> None:
+    service, platform = _service()
+    ack = await service.handle(intent, OE_IDENTITY)
+    assert (ack.status, ack.reason, ack.field) == (AckStatus.FAILED, reason, field)
+    assert ack.detail
+    assert platform.executed == []
+
+
+async def test_platform_validation_failures_reach_no_platform() -> None:
+    service, platform = _service()
+    platform.rejection = Rejection(AckReason.UNKNOWN_SYMBOL, "symbol 'XXZ9' is not configured", "symbol")
+    ack = await service.handle(market(), OE_IDENTITY)
+    assert (ack.status, ack.reason) == (AckStatus.FAILED, AckReason.UNKNOWN_SYMBOL)
+    assert platform.executed == []
+
+
+async def test_a_repeated_intent_id_returns_the_first_ack_and_is_not_sent_again() -> None:
+    service, platform = _service()
+    first = await service.handle(market(), OE_IDENTITY)
+    again = await service.handle(market(), OE_IDENTITY)
+    assert again.duplicate
+    assert again.platform_order_id == first.platform_order_id
+    assert len(platform.executed) == 1
+
+
+async def test_a_repeat_while_the_first_call_is_in_flight_waits_for_it() -> None:
+    service, platform = _service()
+    platform.release.clear()
+    first = asyncio.create_task(service.handle(market(), OE_IDENTITY))
+    second = asyncio.create_task(service.handle(market(), OE_IDENTITY))
+    await asyncio.sleep(0)
+    platform.release.set()
+    acks = await asyncio.gather(first, second)
+    assert len(platform.executed) == 1
+    assert acks[0].platform_order_id == acks[1].platform_order_id
+    assert acks[1].duplicate
+
+
+async def test_a_reused_intent_id_with_different_content_fails() -> None:
+    service, platform = _service()
+    await service.handle(market(), OE_IDENTITY)
+    ack = await service.handle(market(qty=2), OE_IDENTITY)
+    assert (ack.status, ack.reason) == (AckStatus.FAILED, AckReason.INTENT_ID_REUSED)
+    assert len(platform.executed) == 1
+
+
+async def test_kill_latches_submits_until_reset() -> None:
+    service, platform = _service()
+    assert (await service.handle(Kill(intent_id="k", account_id=1), OE_IDENTITY)).status is AckStatus.ACCEPTED
+    ack = await service.handle(market("i-2"), OE_IDENTITY)
+    assert (ack.status, ack.reason) == (AckStatus.FAILED, AckReason.KILL_LATCHED)
+    cancel = await service.handle(Cancel(intent_id="c", account_id=1, order_id=5), OE_IDENTITY)
+    assert cancel.status is AckStatus.ACCEPTED  # cancels still go through while latched
+    assert (await service.handle(ResetKill(intent_id="r", account_id=1), OE_IDENTITY)).status is AckStatus.ACCEPTED
+    assert (await service.handle(market("i-3"), OE_IDENTITY)).status is AckStatus.ACCEPTED
+    assert [i.intent_id for i in platform.executed] == ["k", "c", "i-3"]
+
+
+async def test_pa_down_refuses_everything_but_kill() -> None:
+    service, _ = _service()
+    service._health.raise_condition("x", HealthReason.GAVE_UP, HealthState.DOWN, detail="platform unreachable")
+    ack = await service.handle(market(), OE_IDENTITY)
+    assert (ack.status, ack.reason) == (AckStatus.FAILED, AckReason.PA_DOWN)
+    assert "platform unreachable" in ack.detail
+    assert (await service.handle(Kill(intent_id="k", account_id=1), OE_IDENTITY)).status is AckStatus.ACCEPTED
+
+
+async def test_an_unknown_outcome_latches_the_order_until_facts_resolve_it() -> None:
+    service, platform = _service(status=AckStatus.UNKNOWN)
+    first = await service.handle(Cancel(intent_id="c1", account_id=1, order_id=77), OE_IDENTITY)
+    assert first.status is AckStatus.UNKNOWN
+    platform.status = AckStatus.ACCEPTED
+    modify = CancelReplace(intent_id="m1", account_id=1, order_id=77, qty=2, order_type=OrderType.MARKET)
+    ack = await service.handle(modify, OE_IDENTITY)
+    assert (ack.status, ack.reason) == (AckStatus.FAILED, AckReason.ORDER_OUTCOME_UNKNOWN)
+    assert service.ledger.unresolved() == {"c1": 77}
+    assert service.ledger.resolve("c1", order_id=77, detail="command seen in sync")
+    modify2 = CancelReplace(intent_id="m2", account_id=1, order_id=77, qty=2, order_type=OrderType.MARKET)
+    assert (await service.handle(modify2, OE_IDENTITY)).status is AckStatus.ACCEPTED
+    assert [i.intent_id for i in platform.executed] == ["c1", "m2"]
