@@ -1,0 +1,169 @@
+"""Access tokens: requested with the app's credentials, renewed ahead of expiry, shared by REST and both sockets.
+
+`POST auth/accesstokenrequest` with name, password, appId, appVersion, deviceId, cid, sec; a 200 with
+`errorText` is a refusal; a penalty is waited out and the same body re-sent with its ticket (`RestClient`);
+a captcha cannot be solved by a program. `GET auth/renewaccesstoken` extends the session before
+`expirationTime` (partner.tradovate.com api/rest-api-endpoints/authentication/*; tradovate/api#50).
+Getting and renewing are single-flight: concurrent callers share one request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import platform as host_platform
+from datetime import datetime
+
+from platform_adapter.config import Credentials, Settings
+from platform_adapter.core.clock import Clock
+from platform_adapter.core.health import HealthMonitor
+from platform_adapter.mic import HealthReason, HealthState
+from platform_adapter.telemetry import get_logger, redactor
+from platform_adapter.tradovate.errors import AuthFailed, CaptchaRequired, RateLimited, Unauthorized
+from platform_adapter.tradovate.protocol import AccessTokenResponse, decode_model
+from platform_adapter.tradovate.rest import RestClient
+
+_log = get_logger("pa.auth")
+_AUTH_KEY = "auth"
+_DEFAULT_LIFETIME_S = 80 * 60.0  # used only if expirationTime cannot be read (official pages say 80 or 90 min)
+
+
+def stable_device_id(credentials: Credentials) -> str:
+    """The configured device id, else a hash of user and host: stable across restarts (FAQ UnderstandingDeviceId)."""
+    if credentials.device_id:
+        return credentials.device_id
+    seed = f"platform-adapter:{credentials.username or ''}:{host_platform.node()}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+class TokenManager:
+    """Holds the current access token and its market-data twin; renews before expiry."""
+
+    def __init__(
+        self, rest: RestClient, credentials: Credentials, settings: Settings, clock: Clock, health: HealthMonitor
+    ) -> None:
+        self._rest = rest
+        self._credentials = credentials
+        self._settings = settings
+        self._clock = clock
+        self._health = health
+        self._token: str | None = None
+        self._md_token: str | None = None
+        self._expires_at = 0.0  # monotonic
+        self._inflight: asyncio.Task[None] | None = None
+        self.user_id: int | None = None
+        self.user_name: str | None = None
+        self.requests = 0
+        self.renewals = 0
+
+    async def access_token(self) -> str:
+        """A valid access token, requesting one if there is none or it has lapsed."""
+        if self._token is None or self._clock.monotonic() >= self._expires_at:
+            await self._single_flight(self._request)
+        assert self._token is not None
+        return self._token
+
+    async def md_token(self) -> str:
+        """The market-data token (`mdAccessToken` when Tradovate sends one, else the access token)."""
+        token = await self.access_token()
+        return self._md_token or token
+
+    def invalidate(self, token: str | None = None) -> None:
+        """Forget a token the platform refused (revoked, expired), so the next caller gets a fresh one."""
+        if token is None or token == self._token:
+            self._token = None
+            self._md_token = None
+            self._rest.token = None
+
+    async def renew_forever(self) -> None:
+        """Renew the token `token_renew_before_s` before it expires, until cancelled."""
+        while True:
+            if self._token is None:
+                await self._clock.sleep(1.0)
+                continue
+            wait = self._expires_at - self._clock.monotonic() - self._settings.heartbeat.token_renew_before_s
+            if wait > 0:
+                await self._clock.sleep(min(wait, 60.0))
+                continue
+            try:
+                await self._single_flight(self._renew)
+            except (Unauthorized, AuthFailed) as exc:
+                _log.warning("token_renewal_failed", error=str(exc))
+                self.invalidate()
+            except (CaptchaRequired, RateLimited) as exc:  # health already reports PA_DOWN
+                _log.error("token_renewal_blocked", error=str(exc))
+                await self._clock.sleep(60.0)
+            except OSError as exc:
+                _log.warning("token_renewal_failed", error=str(exc))
+                await self._clock.sleep(5.0)
+
+    async def _single_flight(self, action: object) -> None:
+        if self._inflight is None or self._inflight.done():
+            assert callable(action)
+            self._inflight = asyncio.ensure_future(action())
+        await asyncio.shield(self._inflight)
+
+    def _body(self) -> dict[str, object]:
+        c = self._credentials
+        cid = c.cid.get_secret_value() if c.cid else None
+        body: dict[str, object] = {
+            "name": c.username or self._settings.simulator.user,
+            "password": (c.password.get_secret_value() if c.password else self._settings.simulator.password),
+            "appId": c.app_id or self._settings.app_name,
+            "appVersion": c.app_version or self._settings.app_version,
+            "deviceId": stable_device_id(c),
+        }
+        if cid is not None:
+            body["cid"] = int(cid) if cid.isdigit() else cid
+        if c.sec is not None:
+            body["sec"] = c.sec.get_secret_value()
+        return body
+
+    async def _request(self) -> None:
+        self.requests += 1
+        try:
+            content = await self._rest.post("auth/accesstokenrequest", self._body(), auth=False)
+        except (CaptchaRequired, RateLimited):
+            raise
+        self._accept(content, renewal=False)
+
+    async def _renew(self) -> None:
+        self.renewals += 1
+        content = await self._rest.get("auth/renewaccesstoken")
+        self._accept(content, renewal=True)
+
+    def _accept(self, content: bytes, *, renewal: bool) -> None:
+        response = decode_model(AccessTokenResponse, content)
+        if not isinstance(response, AccessTokenResponse):
+            raise AuthFailed(f"unreadable token response ({response})")
+        if response.error_text or not response.access_token:
+            error = AuthFailed(response.error_text or "no accessToken in the response")
+            self._health.raise_condition(
+                _AUTH_KEY,
+                HealthReason.AUTH_FAILED,
+                HealthState.DOWN,
+                detail=f"{error}: check PA_TRADOVATE_USERNAME / PASSWORD / APP_ID / CID / SEC",
+            )
+            raise error
+        self._token = response.access_token
+        self._md_token = response.md_access_token or (self._md_token if renewal else None)
+        redactor().add(t for t in (self._token, self._md_token) if t)  # tokens are secrets too
+        self._rest.token = self._token
+        self._expires_at = self._clock.monotonic() + _lifetime_s(response.expiration_time, self._clock)
+        if response.user_id is not None:
+            self.user_id = response.user_id
+        if response.name:
+            self.user_name = response.name
+        self._health.clear(_AUTH_KEY)
+        event = "token_renewed" if renewal else "token_acquired"
+        _log.info(event, user_id=self.user_id, expires=response.expiration_time)
+
+
+def _lifetime_s(expiration_time: str | None, clock: Clock) -> float:
+    if not expiration_time:
+        return _DEFAULT_LIFETIME_S
+    try:
+        expires = datetime.fromisoformat(expiration_time.replace("Z", "+00:00"))
+    except ValueError:
+        return _DEFAULT_LIFETIME_S
+    return max(0.0, expires.timestamp() - clock.now_ns() / 1e9)

@@ -1,0 +1,281 @@
+"""The hot path: one decoded platform message in, one FactEnvelope out, payload bytes untouched.
+
+The PA adds metadata only (spec 0.2): which socket and epoch, the receive time, the stream, the
+contract / account / intent the message concerns when the routing head says so. Nothing is merged,
+filtered or de-duplicated; an unknown shape is still forwarded (as `undecodable` or a generic stream).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from platform_adapter.core.ports import FactWriter
+from platform_adapter.mic import FactEnvelope, FactKind, FactMode, GapDetail, Stream
+from platform_adapter.tradovate.protocol import (
+    CloseFrame,
+    Event,
+    MalformedFrame,
+    MalformedMessage,
+    Message,
+    Response,
+    chart_head,
+    md_head,
+    props_head,
+)
+from platform_adapter.tradovate.protocol.routing import ChartHead, PropsHead
+
+_MD_STREAMS = {"quote": Stream.QUOTE, "dom": Stream.DOM, "histogram": Stream.HISTOGRAM, "md": Stream.MD}
+_encode = msgspec.json.encode
+
+
+@dataclass(frozen=True, slots=True)
+class SocketContext:
+    """Where a message came from: the socket role, its connection id and reconnect epoch."""
+
+    connection: str  # "md" | "trading"
+    connection_id: str
+    epoch: int
+
+
+@dataclass(slots=True)
+class ChartRoute:
+    """What the PA knows about one chart subscription id on one connection."""
+
+    symbol: str
+    contract_id: int
+    timeframe: str  # "1m", "1d" or "tick"
+    historical: bool  # True for the historicalId, False for the realtimeId
+    backfill: bool  # the subscription was requested after a reconnect, to fill a gap
+
+
+@dataclass(slots=True)
+class RequestRoute:
+    """What the PA knows about one of its own requests, to label the response fact."""
+
+    stream: Stream
+    correlation_id: str | None = None
+    on_response: Callable[[Response], None] | None = None  # run inline, before the next message
+
+
+@dataclass
+class FactCounters:
+    """Platform messages seen, by connection and fact kind."""
+
+    messages: dict[str, int] = field(default_factory=dict)
+    undecodable: int = 0
+    gaps: int = 0
+    by_stream: dict[str, int] = field(default_factory=dict)
+
+
+class FactBuilder:
+    """Builds envelopes for both sockets and puts them in the outbox, in arrival order."""
+
+    def __init__(self, mode: FactMode, writer: FactWriter) -> None:
+        self._mode = mode
+        self._writer = writer
+        self.symbols: dict[int, str] = {}  # contract id -> configured symbol
+        self.charts: dict[tuple[str, int], ChartRoute] = {}  # (connection_id, subscription id) -> route
+        self.requests: dict[tuple[str, int], RequestRoute] = {}  # (connection_id, request id) -> route
+        self.orders_to_intents: dict[int, str] = {}
+        self.commands_to_intents: dict[int, str] = {}
+        self.known_intents: set[str] = set()
+        self.on_chart: Callable[[ChartRoute, ChartHead], None] | None = None
+        self.on_props: Callable[[PropsHead, Event], None] | None = None
+        self.counters = FactCounters()
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def message(self, ctx: SocketContext, recv_ts: int, message: Message) -> None:
+        """Turn one platform message into one fact."""
+        counters = self.counters
+        counters.messages[ctx.connection] = counters.messages.get(ctx.connection, 0) + 1
+        if isinstance(message, Event):
+            self._event(ctx, recv_ts, message)
+        elif isinstance(message, Response):
+            self._response(ctx, recv_ts, message)
+        else:
+            self._undecodable(ctx, recv_ts, message)
+
+    def _event(self, ctx: SocketContext, recv_ts: int, event: Event) -> None:
+        kind = event.kind
+        if kind == "md":
+            head = md_head(event.d)
+            contract_id = head.contract_ids[0] if len(head.contract_ids) == 1 else None
+            self._put(
+                ctx,
+                recv_ts,
+                FactKind.MARKET,
+                _MD_STREAMS.get(head.stream, Stream.MD),
+                event.raw,
+                platform_ts=head.timestamps[-1] if head.timestamps else None,
+                contract_id=contract_id,
+                symbol=self.symbols.get(contract_id) if contract_id is not None else None,
+            )
+        elif kind == "chart":
+            self._chart(ctx, recv_ts, event)
+        elif kind == "props":
+            props = props_head(event.d)
+            correlation = self._correlate(props)
+            account_id = props.account_ids[0] if len(props.account_ids) == 1 else None
+            contract_id = props.contract_ids[0] if len(props.contract_ids) == 1 else None
+            self._put(
+                ctx,
+                recv_ts,
+                FactKind.PLATFORM_EVENT,
+                Stream.PROPS,
+                event.raw,
+                platform_ts=props.timestamp,
+                account_id=account_id,
+                contract_id=contract_id,
+                symbol=self.symbols.get(contract_id) if contract_id is not None else None,
+                correlation_id=correlation,
+            )
+            if self.on_props is not None:
+                self.on_props(props, event)
+        elif kind == "shutdown":
+            self._put(ctx, recv_ts, FactKind.PLATFORM_EVENT, Stream.SHUTDOWN, event.raw)
+        elif kind == "clock":
+            self._put(ctx, recv_ts, FactKind.PLATFORM_EVENT, Stream.CLOCK, event.raw)
+        else:
+            self._put(ctx, recv_ts, FactKind.PLATFORM_EVENT, Stream.EVENT, event.raw)
+
+    def _chart(self, ctx: SocketContext, recv_ts: int, event: Event) -> None:
+        head = chart_head(event.d)
+        route = self.charts.get((ctx.connection_id, head.subscription_ids[0])) if head.subscription_ids else None
+        if head.eoh:
+            stream = Stream.CHART_EOH
+        elif head.has_ticks:
+            stream = Stream.CHART_TICK
+        elif head.has_bars:
+            stream = Stream.CHART_BAR
+        else:
+            stream = Stream.CHART
+        self._put(
+            ctx,
+            recv_ts,
+            FactKind.MARKET,
+            stream,
+            event.raw,
+            platform_ts=head.last_bar_timestamp,
+            contract_id=route.contract_id if route else None,
+            symbol=route.symbol if route else None,
+            timeframe=route.timeframe if route else None,
+            historical=route.historical if route else None,
+            backfill=route.backfill if route else False,
+        )
+        if route is not None and self.on_chart is not None:
+            self.on_chart(route, head)
+
+    def _response(self, ctx: SocketContext, recv_ts: int, response: Response) -> None:
+        route = self.requests.pop((ctx.connection_id, response.request_id), None)
+        if route is not None and route.on_response is not None:
+            route.on_response(response)
+        self._put(
+            ctx,
+            recv_ts,
+            FactKind.PLATFORM_EVENT,
+            route.stream if route else Stream.RESPONSE,
+            response.raw,
+            correlation_id=route.correlation_id if route else None,
+            request_id=response.request_id,
+        )
+
+    def _undecodable(self, ctx: SocketContext, recv_ts: int, message: MalformedMessage) -> None:
+        self.counters.undecodable += 1
+        text = message.raw.decode("utf-8", "replace")
+        self._put(ctx, recv_ts, FactKind.UNDECODABLE, Stream.EVENT, _encode(text))
+
+    def frame(self, ctx: SocketContext, recv_ts: int, frame: MalformedFrame | CloseFrame) -> None:
+        """A whole frame that carries no messages: an undecodable frame, or the platform's close frame."""
+        if isinstance(frame, MalformedFrame):
+            self.counters.undecodable += 1
+            text = frame.raw.decode("utf-8", "replace") if frame.raw is not None else frame.text
+            self._put(ctx, recv_ts, FactKind.UNDECODABLE, Stream.FRAME, _encode(text))
+        else:
+            payload = _encode({"c": [frame.code, frame.reason]})
+            self._put(ctx, recv_ts, FactKind.PLATFORM_EVENT, Stream.FRAME, payload)
+
+    def gap(self, ctx: SocketContext, recv_ts: int, detail: GapDetail) -> None:
+        """Report what the PA may have missed (a disconnect, a pause) as a gap fact."""
+        self.counters.gaps += 1
+        self._put(
+            ctx,
+            recv_ts,
+            FactKind.GAP,
+            Stream(detail.streams[0]) if len(detail.streams) == 1 else Stream.CONNECTION,
+            _encode(detail),
+            contract_id=detail.contract_id,
+            symbol=detail.symbol,
+        )
+
+    # -- correlation ------------------------------------------------------------------------------
+
+    def _correlate(self, head: PropsHead) -> str | None:
+        """The intent a props entity belongs to: by clOrdId, by command id, then by order id."""
+        for cl_ord_id in head.cl_ord_ids:
+            if cl_ord_id in self.known_intents:
+                if head.entity_type == "command":
+                    for command_id in head.entity_ids:
+                        self.commands_to_intents.setdefault(command_id, cl_ord_id)
+                    for order_id in head.order_ids:
+                        self.orders_to_intents.setdefault(order_id, cl_ord_id)
+                return cl_ord_id
+        for command_id in head.command_ids:
+            intent = self.commands_to_intents.get(command_id)
+            if intent is not None:
+                return intent
+        order_ids = head.entity_ids if head.entity_type == "order" else head.order_ids
+        for order_id in order_ids:
+            intent = self.orders_to_intents.get(order_id)
+            if intent is not None:
+                return intent
+        return None
+
+    # -- the write ----------------------------------------------------------------------------------
+
+    def _put(
+        self,
+        ctx: SocketContext,
+        recv_ts: int,
+        kind: FactKind,
+        stream: Stream,
+        payload: bytes,
+        *,
+        platform_ts: str | int | None = None,
+        contract_id: int | None = None,
+        symbol: str | None = None,
+        account_id: int | None = None,
+        correlation_id: str | None = None,
+        request_id: int | None = None,
+        timeframe: str | None = None,
+        historical: bool | None = None,
+        backfill: bool = False,
+    ) -> None:
+        writer = self._writer
+        by_stream = self.counters.by_stream
+        by_stream[stream] = by_stream.get(stream, 0) + 1
+        writer.put(
+            FactEnvelope(
+                kind=kind,
+                stream=stream,
+                mode=self._mode,
+                recv_ts=recv_ts,
+                connection=ctx.connection,
+                connection_id=ctx.connection_id,
+                epoch=ctx.epoch,
+                delivery_seq=writer.next_delivery_seq(),
+                payload=msgspec.Raw(payload),
+                platform_ts=platform_ts,
+                contract_id=contract_id,
+                symbol=symbol,
+                account_id=account_id,
+                correlation_id=correlation_id,
+                request_id=request_id,
+                timeframe=timeframe,
+                historical=historical,
+                backfill=backfill,
+            )
+        )
