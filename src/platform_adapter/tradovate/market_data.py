@@ -1,0 +1,207 @@
+"""Market-data subscriptions on the MD socket, re-made on every connection, with gap facts and chart backfill.
+
+Mapping of configured timeframes (ADR 0003): minutes and hours -> `md/getChart` MinuteBar with
+elementSize = minutes; days -> DailyBar; sub-minute (1s, 15s, 30s) -> one Tick chart per contract,
+forwarded as raw tick packets (Tradovate has no seconds bars; the PA never aggregates). Quotes via
+`md/subscribeQuote`, DOM via `md/subscribeDOM` when configured.
+
+After a reconnect the PA first reports what it may have missed (one gap fact per contract and stream,
+with the last platform timestamp it forwarded), then resubscribes and asks each chart for history from
+the last bar it saw (ticks: from shortly before the last receipt), marking those facts `backfill`: they
+may repeat bars U already has, and they are forwarded anyway, never de-duplicated here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from platform_adapter.config import Settings, Timeframe
+from platform_adapter.core.clock import Clock
+from platform_adapter.mic import GapDetail, Stream
+from platform_adapter.telemetry import get_logger
+from platform_adapter.tradovate.connection import LinkLoss, TradovateSocket
+from platform_adapter.tradovate.contracts import Instrument, ReferenceData
+from platform_adapter.tradovate.errors import PlatformStatusError
+from platform_adapter.tradovate.facts import ChartRoute, FactBuilder, RequestRoute
+from platform_adapter.tradovate.protocol import ChartSubscription, Response, decode_model, encode_body
+from platform_adapter.tradovate.protocol.routing import ChartHead
+
+_log = get_logger("pa.md")
+TICK = "tick"
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSpec:
+    """One chart subscription: what to ask Tradovate for, and the label facts carry."""
+
+    underlying_type: str  # "MinuteBar" | "DailyBar" | "Tick"
+    element_size: int
+    label: str  # "1m", "15m", "1d" or "tick"
+
+
+def chart_specs(timeframes: tuple[Timeframe, ...]) -> list[ChartSpec]:
+    """The chart subscriptions that serve a list of configured timeframes (sub-minute ones share one Tick chart)."""
+    specs: dict[str, ChartSpec] = {}
+    for tf in timeframes:
+        if tf.unit == "s":
+            specs[TICK] = ChartSpec("Tick", 1, TICK)
+        elif tf.unit == "d":
+            specs[str(tf)] = ChartSpec("DailyBar", tf.size, str(tf))
+        else:
+            specs[str(tf)] = ChartSpec("MinuteBar", tf.seconds // 60, str(tf))
+    return list(specs.values())
+
+
+@dataclass
+class _Seen:
+    last_bar_ts: str | None = None
+    last_tick_id: int | None = None
+
+
+class MarketDataFeed:
+    """Owns the MD socket's subscriptions: first subscription, loss bookkeeping, gap facts, backfill."""
+
+    def __init__(self, reference: ReferenceData, builder: FactBuilder, settings: Settings, clock: Clock) -> None:
+        self._reference = reference
+        self._builder = builder
+        self._settings = settings
+        self._clock = clock
+        self._seen: dict[tuple[str, str], _Seen] = {}
+        self._loss: LinkLoss | None = None
+        self.subscriptions: dict[str, list[str]] = {}  # symbol -> what is subscribed, for the status view
+        self.backfills_requested = 0
+        builder.on_chart = self._on_chart
+
+    def attach(self, socket: TradovateSocket) -> None:
+        """Run on every MD connection; remember every loss."""
+        socket.ready_hooks.append(self.subscribe_all)
+        socket.lost_hooks.append(self._on_lost)
+
+    def _on_lost(self, socket: TradovateSocket, loss: LinkLoss) -> None:
+        if self._loss is None:  # several failed attempts are one outage: keep its start
+            self._loss = loss
+
+    def _on_chart(self, route: ChartRoute, head: ChartHead) -> None:
+        seen = self._seen.setdefault((route.symbol, route.timeframe), _Seen())
+        if head.last_bar_timestamp is not None:
+            seen.last_bar_ts = head.last_bar_timestamp
+        if head.last_tick_id is not None:
+            seen.last_tick_id = head.last_tick_id
+
+    async def subscribe_all(self, socket: TradovateSocket, epoch: int) -> None:
+        """Report the gap (after a loss), then subscribe quotes, DOM and charts for every instrument."""
+        loss, self._loss = self._loss, None
+        if loss is not None:
+            self._report_gaps(socket, loss, epoch)
+        for instrument in self._reference.instruments.values():
+            subscribed: list[str] = []
+            body = encode_body({"symbol": instrument.contract_id})
+            if instrument.settings.quotes:
+                await self._subscribe(socket, "md/subscribeQuote", body)
+                subscribed.append("quotes")
+            if instrument.settings.dom:
+                await self._subscribe(socket, "md/subscribeDOM", body)
+                subscribed.append("dom")
+            for spec in chart_specs(instrument.settings.parsed_timeframes()):
+                await self._get_chart(socket, instrument, spec, backfill=loss is not None)
+                subscribed.append(spec.label)
+            self.subscriptions[instrument.symbol] = subscribed
+
+    async def _subscribe(self, socket: TradovateSocket, endpoint: str, body: bytes) -> None:
+        response = await socket.request(endpoint, body=body, require_ready=False, route=RequestRoute(Stream.RESPONSE))
+        if response.status != 200:
+            # A subscription that fails must not look healthy (nautilus_trader#3001): fail the connection.
+            raise PlatformStatusError(response.status, _text(response), endpoint)
+
+    async def _get_chart(
+        self, socket: TradovateSocket, instrument: Instrument, spec: ChartSpec, *, backfill: bool
+    ) -> None:
+        seen = self._seen.get((instrument.symbol, spec.label))
+        time_range: dict[str, object]
+        if backfill and seen is not None and spec.label != TICK and seen.last_bar_ts is not None:
+            time_range = {"asFarAsTimestamp": seen.last_bar_ts, "asMuchAsElements": 10_000}
+        elif backfill and spec.label == TICK and socket.last_loss is not None and socket.last_loss.last_recv_ts:
+            since_ns = socket.last_loss.last_recv_ts - int(self._settings.backfill_margin_s * 1e9)
+            time_range = {"asFarAsTimestamp": _iso(since_ns), "asMuchAsElements": 100_000}
+        else:
+            elements = self._settings.chart_history_ticks if spec.label == TICK else self._settings.chart_history_bars
+            time_range = {"asMuchAsElements": elements}
+        body = encode_body(
+            {
+                "symbol": instrument.contract_id,
+                "chartDescription": {
+                    "underlyingType": spec.underlying_type,
+                    "elementSize": spec.element_size,
+                    "elementSizeUnit": "UnderlyingUnits",
+                    "withHistogram": False,
+                },
+                "timeRange": time_range,
+            }
+        )
+        connection_id = socket.context.connection_id
+
+        def register(response: Response) -> None:
+            # Runs inline in the reader, before the chart packets that may share this frame.
+            ids = decode_model(ChartSubscription, response.d)
+            if not isinstance(ids, ChartSubscription):
+                return
+            realtime = ids.realtime_id if ids.realtime_id is not None else ids.subscription_id
+            for sub_id, historical in ((ids.historical_id, True), (realtime, False)):
+                if sub_id is not None:
+                    self._builder.charts[(connection_id, sub_id)] = ChartRoute(
+                        instrument.symbol, instrument.contract_id, spec.label, historical, backfill
+                    )
+
+        response = await socket.request(
+            "md/getChart", body=body, require_ready=False, route=RequestRoute(Stream.RESPONSE, on_response=register)
+        )
+        if response.status != 200:
+            raise PlatformStatusError(response.status, _text(response), "md/getChart")
+        if backfill:
+            self.backfills_requested += 1
+            _log.info("chart_backfill_requested", symbol=instrument.symbol, timeframe=spec.label, range=time_range)
+
+    def _report_gaps(self, socket: TradovateSocket, loss: LinkLoss, epoch: int) -> None:
+        now = self._clock.now_ns()
+        for instrument in self._reference.instruments.values():
+            streams: list[tuple[str, str | None, str]] = []
+            if instrument.settings.quotes:
+                streams.append((Stream.QUOTE.value, None, "none"))
+            if instrument.settings.dom:
+                streams.append((Stream.DOM.value, None, "none"))
+            for spec in chart_specs(instrument.settings.parsed_timeframes()):
+                seen = self._seen.get((instrument.symbol, spec.label))
+                stream = Stream.CHART_TICK.value if spec.label == TICK else Stream.CHART_BAR.value
+                streams.append((stream, seen.last_bar_ts if seen else None, "requested"))
+            for stream, last_seen, backfill in streams:
+                self._builder.gap(
+                    socket.context,
+                    now,
+                    GapDetail(
+                        reason=loss.reason.value,
+                        connection=socket.role.value,
+                        from_epoch=loss.epoch,
+                        to_epoch=epoch,
+                        first_missing_recv_ts=loss.last_recv_ts,
+                        last_missing_recv_ts=now,
+                        last_seen_platform_ts=last_seen,
+                        backfill=backfill,
+                        streams=(stream,),
+                        contract_id=instrument.contract_id,
+                        symbol=instrument.symbol,
+                        detail=(
+                            "chart history re-requested from the last bar seen; backfilled facts are marked"
+                            if backfill == "requested"
+                            else "Tradovate does not replay quotes/DOM; the first update after resubscribing is current"
+                        ),
+                    ),
+                )
+
+
+def _text(response: Response) -> str:
+    return bytes(response.d).decode("utf-8", "replace") if response.d is not None else ""
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

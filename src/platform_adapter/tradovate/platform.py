@@ -1,0 +1,148 @@
+"""`TradovatePlatform`: the one face `core` sees of Tradovate (the `Platform` port)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import aiohttp
+
+from platform_adapter.config import Credentials, Mode, Settings
+from platform_adapter.core.clock import Clock
+from platform_adapter.core.health import HealthMonitor
+from platform_adapter.core.ports import FactWriter, IntentLedgerView, Rejection
+from platform_adapter.mic import AckReason, AckStatus, FactMode, HealthReason, HealthState, Intent, ReceiptAck
+from platform_adapter.telemetry import get_logger
+from platform_adapter.tradovate.auth import TokenManager
+from platform_adapter.tradovate.backoff import Backoff
+from platform_adapter.tradovate.budget import RequestBudget
+from platform_adapter.tradovate.connection import Role, TradovateSocket
+from platform_adapter.tradovate.contracts import ReferenceData, load_reference_data
+from platform_adapter.tradovate.errors import TradovateError, UnknownSymbol
+from platform_adapter.tradovate.facts import FactBuilder
+from platform_adapter.tradovate.market_data import MarketDataFeed
+from platform_adapter.tradovate.orders import OrderExecutor
+from platform_adapter.tradovate.rest import RestClient
+from platform_adapter.tradovate.user_sync import UserSync
+
+_log = get_logger("pa.tradovate")
+_STARTUP_KEY = "startup"
+
+
+class TradovatePlatform:
+    """Connects to Tradovate (REST + trading socket + market-data socket) and executes intents."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: Credentials,
+        health: HealthMonitor,
+        clock: Clock,
+        *,
+        endpoints: tuple[str, str, str],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self._credentials = credentials
+        self._health = health
+        self._clock = clock
+        self._rest_url, self._trading_url, self._md_url = endpoints
+        self._rng = rng or random.Random()
+        self.budget = RequestBudget(clock, health)
+        self.reference: ReferenceData | None = None
+        self.builder: FactBuilder | None = None
+        self.trading: TradovateSocket | None = None
+        self.md: TradovateSocket | None = None
+        self.market_data: MarketDataFeed | None = None
+        self.sync: UserSync | None = None
+        self.tokens: TokenManager | None = None
+        self._orders: OrderExecutor | None = None
+        self.started = asyncio.Event()
+
+    # -- Platform port ------------------------------------------------------------------------------
+
+    def validate(self, intent: Intent) -> Rejection | None:
+        """Account, symbol and tick-grid checks; refused while the platform side is not started."""
+        if self._orders is None:
+            return Rejection(AckReason.PA_DOWN, "the PA has not finished connecting to Tradovate yet")
+        return self._orders.validate(intent)
+
+    async def execute(self, intent: Intent, received_ts: int) -> ReceiptAck:
+        """Execute on the trading socket; never raises."""
+        if self._orders is None:
+            return ReceiptAck(
+                intent_id=intent.intent_id,
+                status=AckStatus.FAILED,
+                received_ts=received_ts,
+                acked_ts=self._clock.now_ns(),
+                reason=AckReason.PA_DOWN,
+                detail="the PA has not finished connecting to Tradovate yet",
+            )
+        return await self._orders.execute(intent, received_ts)
+
+    async def run(self, facts: FactWriter, ledger: IntentLedgerView) -> None:
+        """Load reference data (retrying), then keep both sockets up until cancelled."""
+        async with aiohttp.ClientSession() as http:
+            rest = RestClient(http, self._rest_url, self.budget, timeout_s=self.settings.heartbeat.request_timeout_s)
+            tokens = TokenManager(rest, self._credentials, self.settings, self._clock, self._health)
+            self.tokens = tokens
+            reference = await self._load_reference(rest, tokens)
+            self.reference = reference
+            mode = FactMode.SIM if self.settings.mode is Mode.SIM else FactMode.LIVE
+            builder = FactBuilder(mode, facts)
+            builder.symbols.update({c: i.symbol for c, i in reference.by_contract.items()})
+            self.builder = builder
+            common = {
+                "http": http,
+                "tokens": tokens,
+                "budget": self.budget,
+                "builder": builder,
+                "writer": facts,
+                "health": self._health,
+                "clock": self._clock,
+                "settings": self.settings,
+                "rng": self._rng,
+            }
+            md = TradovateSocket(Role.MD, self._md_url, **common)  # type: ignore[arg-type]
+            self.md = md
+            feed = MarketDataFeed(reference, builder, self.settings, self._clock)
+            feed.attach(md)
+            self.market_data = feed
+            sockets = [md]
+            if self.settings.mode is Mode.LIVE:  # SIM: market ingress only (spec 3.1)
+                trading = TradovateSocket(Role.TRADING, self._trading_url, **common)  # type: ignore[arg-type]
+                sync = UserSync(tokens, builder, ledger, self._clock)
+                sync.attach(trading)
+                self.trading, self.sync = trading, sync
+                self._orders = OrderExecutor(
+                    trading, reference, tokens, builder, sync, self._clock, self.settings.heartbeat
+                )
+                sockets.insert(0, trading)
+            self.started.set()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(tokens.renew_forever(), name="token-renewal")
+                for socket in sockets:
+                    group.create_task(socket.run(), name=f"{socket.role.value}-socket")
+
+    async def _load_reference(self, rest: RestClient, tokens: TokenManager) -> ReferenceData:
+        backoff = Backoff(self.settings.backoff, self._rng)
+        attempt = 0
+        while True:
+            try:
+                await tokens.access_token()
+                reference = await load_reference_data(rest, self.settings)
+            except UnknownSymbol:
+                raise
+            except (TradovateError, aiohttp.ClientError, OSError) as exc:
+                self._health.raise_condition(
+                    _STARTUP_KEY,
+                    HealthReason.CONNECTING,
+                    HealthState.DEGRADED,
+                    detail=f"cannot load Tradovate reference data yet: {type(exc).__name__}: {exc}",
+                )
+                _log.warning("reference_data_retry", attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+                await self._clock.sleep(backoff.delay(attempt))
+                attempt += 1
+                continue
+            self._health.clear(_STARTUP_KEY)
+            return reference

@@ -1,0 +1,111 @@
+"""Account facts on the trading socket: `user/syncrequest` on every connection, then `props` events.
+
+The snapshot and every event are forwarded untouched (the fact builder does that); this module only
+(1) asks for the snapshot on each (re)connect, after a gap fact saying the stream was interrupted,
+(2) ties platform entities back to OE intents via `clOrdId` = intent id, and
+(3) resolves `unknown` receipt-acks from what the facts show (tradovate-rs ADR 0002; anchors F.2.5).
+Tradovate has no resume/replay of missed events, so the fresh snapshot is the recovery
+(example-api-csharp-trading WebSocketClient.cs rebuilds state from it; FAQ user-sync-request).
+"""
+
+from __future__ import annotations
+
+from platform_adapter.core.clock import Clock
+from platform_adapter.core.ports import IntentLedgerView
+from platform_adapter.mic import GapDetail, Stream
+from platform_adapter.telemetry import get_logger
+from platform_adapter.tradovate.auth import TokenManager
+from platform_adapter.tradovate.connection import LinkLoss, TradovateSocket
+from platform_adapter.tradovate.errors import PlatformStatusError
+from platform_adapter.tradovate.facts import FactBuilder, RequestRoute
+from platform_adapter.tradovate.protocol import Event, Response, encode_body, sync_snapshot_refs
+from platform_adapter.tradovate.protocol.routing import PropsHead
+
+_log = get_logger("pa.sync")
+
+
+class UserSync:
+    """Requests the account snapshot on each trading connection and resolves unknown outcomes from facts."""
+
+    def __init__(self, tokens: TokenManager, builder: FactBuilder, ledger: IntentLedgerView, clock: Clock) -> None:
+        self._tokens = tokens
+        self._builder = builder
+        self._ledger = ledger
+        self._clock = clock
+        self._loss: LinkLoss | None = None
+        self.intent_epochs: dict[str, int] = {}  # intent id -> trading epoch it was sent on
+        self.snapshots = 0
+        builder.on_props = self._on_props
+
+    def attach(self, socket: TradovateSocket) -> None:
+        """Run on every trading connection; remember every loss."""
+        socket.ready_hooks.append(self.sync)
+        socket.lost_hooks.append(self._on_lost)
+
+    def _on_lost(self, socket: TradovateSocket, loss: LinkLoss) -> None:
+        if self._loss is None:
+            self._loss = loss
+
+    async def sync(self, socket: TradovateSocket, epoch: int) -> None:
+        """Report the gap (after a loss), then request the snapshot; its facts arrive before any later event."""
+        loss, self._loss = self._loss, None
+        if loss is not None:
+            now = self._clock.now_ns()
+            self._builder.gap(
+                socket.context,
+                now,
+                GapDetail(
+                    reason=loss.reason.value,
+                    connection=socket.role.value,
+                    from_epoch=loss.epoch,
+                    to_epoch=epoch,
+                    first_missing_recv_ts=loss.last_recv_ts,
+                    last_missing_recv_ts=now,
+                    backfill="requested",
+                    streams=(Stream.PROPS.value,),
+                    detail="account events may have been missed; a fresh user/syncrequest snapshot follows",
+                ),
+            )
+        user_id = self._tokens.user_id
+        body = encode_body({"users": [user_id]} if user_id is not None else {})
+
+        def on_snapshot(response: Response) -> None:
+            self._reconcile(response, epoch)
+
+        response = await socket.request(
+            "user/syncrequest",
+            body=body,
+            require_ready=False,
+            route=RequestRoute(Stream.SYNC_SNAPSHOT, on_response=on_snapshot),
+        )
+        if response.status != 200:
+            raise PlatformStatusError(response.status, "user/syncrequest failed", "user/syncrequest")
+        self.snapshots += 1
+
+    def _reconcile(self, response: Response, epoch: int) -> None:
+        refs = sync_snapshot_refs(response.d)
+        if refs is None:
+            return
+        known = self._builder.known_intents
+        found: set[str] = set()
+        for command in refs.commands:
+            if command.cl_ord_id is None or command.cl_ord_id not in known:
+                continue
+            found.add(command.cl_ord_id)
+            self._builder.commands_to_intents.setdefault(command.id, command.cl_ord_id)
+            if command.order_id is not None:
+                self._builder.orders_to_intents.setdefault(command.order_id, command.cl_ord_id)
+            self._ledger.resolve(command.cl_ord_id, order_id=command.order_id, detail="command found in sync snapshot")
+        for intent_id in list(self._ledger.unresolved()):
+            sent_on = self.intent_epochs.get(intent_id)
+            # Sent on an earlier connection and absent from a complete snapshot: the platform never took it.
+            if intent_id not in found and sent_on is not None and sent_on < epoch:
+                self._ledger.resolve(intent_id, detail="absent from the sync snapshot after reconnect: not placed")
+
+    def _on_props(self, head: PropsHead, event: Event) -> None:
+        if head.entity_type != "command":
+            return
+        for cl_ord_id in head.cl_ord_ids:
+            if cl_ord_id in self._builder.known_intents:
+                order_id = head.order_ids[0] if head.order_ids else None
+                self._ledger.resolve(cl_ord_id, order_id=order_id, detail="command event seen")
