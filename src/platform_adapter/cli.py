@@ -140,6 +140,24 @@ def soak(
     _not_yet("pa soak", 7)
 
 
+@app.command()
+def audit(
+    intent_id: Annotated[str, typer.Argument(help="The OE intent id to trace.")],
+    db: Annotated[Path, typer.Option(help="U's SQLite database.")] = Path("artifacts/demo/u.sqlite"),
+) -> None:
+    """Show one intent's audit trail: intent -> receipt-ack -> platform ids -> execution facts (from U's store)."""
+    from platform_adapter.reference import IntentNotFound, audit_trail, render_audit
+
+    if not db.is_file():
+        typer.echo(f"pa: no database at {db} (run `pa demo` first, or pass --db)", err=True)
+        raise typer.Exit(2)
+    try:
+        typer.echo(render_audit(audit_trail(db, intent_id)))
+    except IntentNotFound as exc:
+        typer.echo(f"pa: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 try:
     from platform_adapter.sim.command import sim_command
 except ImportError:  # the simulator package is optional at import time only while it is being built

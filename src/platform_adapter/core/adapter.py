@@ -9,7 +9,7 @@ from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.core.intents import IntentService
 from platform_adapter.core.outbox import Outbox, TelemetrySink
-from platform_adapter.core.ports import FactSink, IntentSource, Platform
+from platform_adapter.core.ports import STARTUP_KEY, FactSink, IntentSource, Platform
 from platform_adapter.mic import HealthReason, HealthState
 
 
@@ -34,6 +34,8 @@ class PlatformAdapter:
         self.outbox = Outbox(settings.outbox, facts, health, clock, telemetry_sink=telemetry)
         self.intents = IntentService(settings.mode, platform, health, clock)
         self._intent_source = intents
+        # Nothing is connected yet: OE must not see PA_UP until the platform side clears this.
+        health.raise_condition(STARTUP_KEY, HealthReason.CONNECTING, HealthState.DEGRADED, detail="the PA is starting")
 
     async def run(self) -> None:
         """Run until cancelled (or until the platform fails for good)."""

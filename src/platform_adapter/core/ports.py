@@ -44,6 +44,9 @@ class IntentSource(Protocol):
         ...
 
 
+STARTUP_KEY = "startup"
+"""The health condition raised until the platform side is connected; the platform clears it."""
+
 OE_IDENTITY = "OE"
 """The only sender identity whose intents the PA executes (spec 4.3)."""
 

@@ -101,6 +101,8 @@ class TokenManager:
         if self._inflight is None or self._inflight.done():
             assert callable(action)
             self._inflight = asyncio.ensure_future(action())
+            # Callers may be cancelled while it runs; the outcome is then read by the next caller or nobody.
+            self._inflight.add_done_callback(lambda t: t.cancelled() or t.exception())
         await asyncio.shield(self._inflight)
 
     def _body(self) -> dict[str, object]:

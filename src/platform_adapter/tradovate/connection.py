@@ -140,6 +140,7 @@ class TradovateSocket:
         self.last_loss: LinkLoss | None = None
         self._link_key = f"link.{role.value}"
         self._was_ready = False
+        health.raise_condition(self._link_key, HealthReason.CONNECTING, detail=f"{role.value} socket connecting")
 
     @property
     def context(self) -> SocketContext:
@@ -152,9 +153,6 @@ class TradovateSocket:
         """Connect, serve, reconnect with bounded backoff; PA_DOWN after the give-up window."""
         attempt = 0
         down_since = self._clock.monotonic()
-        self._health.raise_condition(
-            self._link_key, HealthReason.CONNECTING, detail=f"{self.role.value} socket connecting"
-        )
         while True:
             loss = await self._session()
             if self.ready.is_set() or (loss.epoch and self._was_ready):

@@ -10,7 +10,7 @@ import aiohttp
 from platform_adapter.config import Credentials, Mode, Settings
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
-from platform_adapter.core.ports import FactWriter, IntentLedgerView, Rejection
+from platform_adapter.core.ports import STARTUP_KEY, FactWriter, IntentLedgerView, Rejection
 from platform_adapter.mic import AckReason, AckStatus, FactMode, HealthReason, HealthState, Intent, ReceiptAck
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.auth import TokenManager
@@ -26,7 +26,6 @@ from platform_adapter.tradovate.rest import RestClient
 from platform_adapter.tradovate.user_sync import UserSync
 
 _log = get_logger("pa.tradovate")
-_STARTUP_KEY = "startup"
 
 
 class TradovatePlatform:
@@ -119,6 +118,7 @@ class TradovatePlatform:
                 )
                 sockets.insert(0, trading)
             self.started.set()
+            self._health.clear(STARTUP_KEY)  # each socket now reports its own link state
             async with asyncio.TaskGroup() as group:
                 group.create_task(tokens.renew_forever(), name="token-renewal")
                 for socket in sockets:
@@ -135,7 +135,7 @@ class TradovatePlatform:
                 raise
             except (TradovateError, aiohttp.ClientError, OSError) as exc:
                 self._health.raise_condition(
-                    _STARTUP_KEY,
+                    STARTUP_KEY,
                     HealthReason.CONNECTING,
                     HealthState.DEGRADED,
                     detail=f"cannot load Tradovate reference data yet: {type(exc).__name__}: {exc}",
@@ -144,5 +144,4 @@ class TradovatePlatform:
                 await self._clock.sleep(backoff.delay(attempt))
                 attempt += 1
                 continue
-            self._health.clear(_STARTUP_KEY)
             return reference

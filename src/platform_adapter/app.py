@@ -1,0 +1,195 @@
+"""Application wiring: the PA with the in-process transport, and the end-to-end demo on the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from platform_adapter.config import Credentials, Environment, Settings
+from platform_adapter.core.adapter import PlatformAdapter
+from platform_adapter.core.clock import Clock, SystemClock
+from platform_adapter.core.health import HealthMonitor
+from platform_adapter.mic import AckStatus, HealthState, OrderAction
+from platform_adapter.telemetry import configure_logging, get_logger
+from platform_adapter.tradovate.platform import TradovatePlatform
+from platform_adapter.transport.inproc import InProcFactChannel, InProcHealthChannel, InProcIntentChannel
+
+if TYPE_CHECKING:
+    from platform_adapter.reference import ReferenceSystem
+
+_log = get_logger("pa.app")
+
+
+@dataclass
+class InProcStack:
+    """A PA on the in-process transport, with the channels U / OE attach to."""
+
+    adapter: PlatformAdapter
+    platform: TradovatePlatform
+    facts: InProcFactChannel
+    health: InProcHealthChannel
+    intents: InProcIntentChannel
+
+
+def build_inproc_stack(
+    settings: Settings,
+    credentials: Credentials,
+    endpoints: tuple[str, str, str],
+    *,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    fact_queue_size: int = 10_000,
+) -> InProcStack:
+    """Build (not start) a PA whose facts, health and intents travel over in-process channels."""
+    clock = clock or SystemClock()
+    facts = InProcFactChannel(maxsize=fact_queue_size)
+    health_channel = InProcHealthChannel()
+    intents = InProcIntentChannel()
+    health = HealthMonitor(clock, health_channel)
+    platform = TradovatePlatform(settings, credentials, health, clock, endpoints=endpoints, rng=rng)
+    adapter = PlatformAdapter(settings, platform, health, facts, intents, clock)
+    return InProcStack(adapter, platform, facts, health_channel, intents)
+
+
+@contextlib.asynccontextmanager
+async def embedded_simulator(settings: Settings) -> AsyncIterator[tuple[str, str, str]]:
+    """Start the built-in simulator on 127.0.0.1 (ephemeral ports) and yield its endpoints."""
+    from platform_adapter.sim import SimConfig, TradovateSim
+
+    sim_settings = settings.simulator
+    sim = TradovateSim(
+        SimConfig(
+            seed=sim_settings.seed,
+            user=sim_settings.user,
+            password=sim_settings.password,
+            tick_interval_s=sim_settings.tick_interval_s,
+        )
+    )
+    await sim.start(host="127.0.0.1", port=0, md_port=0)
+    try:
+        yield (sim.rest_url, sim.trading_ws_url, sim.md_ws_url)
+    finally:
+        await sim.stop()
+
+
+@contextlib.asynccontextmanager
+async def _endpoints(settings: Settings) -> AsyncIterator[tuple[str, str, str]]:
+    configured = settings.endpoints()
+    if settings.environment is Environment.SIMULATOR and not all(configured):
+        async with embedded_simulator(settings) as endpoints:
+            yield endpoints
+    else:
+        yield configured
+
+
+def run_pa(settings: Settings, credentials: Credentials, *, tui: bool, transport: str | None) -> int:
+    """`pa run`: the PA with the in-process transport and the reference U / Paper / OE attached."""
+    chosen = transport or settings.transport
+    if chosen != "inproc":
+        print(f"pa: transport {chosen!r} is not available yet (NATS transport: tracker issue 8)")
+        return 2
+    configure_logging(level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values())
+    return asyncio.run(_run_pa(settings, credentials))
+
+
+async def _run_pa(settings: Settings, credentials: Credentials) -> int:
+    from platform_adapter.reference import ReferenceSystem
+
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    async with _endpoints(settings) as endpoints:
+        stack = build_inproc_stack(settings, credentials, endpoints)
+        db_path = settings.log_dir / "u.sqlite"
+        async with ReferenceSystem(db_path, facts=stack.facts, health=stack.health, intents=stack.intents):
+            with contextlib.suppress(asyncio.CancelledError):
+                await stack.adapter.run()
+    return 0
+
+
+def run_demo(settings: Settings, credentials: Credentials, *, tui: bool, duration_s: float) -> int:
+    """`pa demo`: simulator + PA + reference U / Paper / OE in one process, with an order round trip."""
+    out_dir = Path("artifacts/demo")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    with open(out_dir / "stderr.log", "w", encoding="utf-8") as log_stream:
+        configure_logging(
+            level=settings.log_level, log_dir=out_dir, secrets=credentials.secret_values(), stream=log_stream
+        )
+        console = Console(highlight=False, width=140)
+        try:
+            return asyncio.run(_demo(settings, credentials, console, out_dir, duration_s))
+        except KeyboardInterrupt:
+            return 0
+
+
+async def _demo(
+    settings: Settings, credentials: Credentials, console: Console, out_dir: Path, duration_s: float
+) -> int:
+    from platform_adapter.reference import ReferenceSystem
+
+    sim_only = {"environment": Environment.SIMULATOR, "rest_url": None, "trading_ws_url": None, "md_ws_url": None}
+    demo_settings = settings.model_copy(update=sim_only)
+    say = console.print
+    say("[bold]PA demo[/bold]: built-in Tradovate simulator on 127.0.0.1 -> PA -> reference U -> Paper -> OE")
+    db_path = out_dir / "u.sqlite"
+    ok = True
+    async with embedded_simulator(demo_settings) as endpoints:
+        say(f"  simulator: REST {endpoints[0]}  trading {endpoints[1]}  market data {endpoints[2]}")
+        stack = build_inproc_stack(demo_settings, credentials, endpoints)
+        async with ReferenceSystem(db_path, facts=stack.facts, health=stack.health, intents=stack.intents) as system:
+            pa = asyncio.create_task(stack.adapter.run(), name="pa")
+            try:
+                ok = await _round_trip(stack, system, demo_settings, console, db_path)
+                await asyncio.sleep(max(0.0, duration_s))  # let market data flow for the rest of the demo
+            except (TimeoutError, AssertionError) as exc:
+                say(f"  [red]demo step failed[/red]: {type(exc).__name__}: {exc}")
+                ok = False
+            finally:
+                pa.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pa
+            counters = stack.adapter.outbox.counters
+            u = system.u.counters
+            say(
+                f"  facts: {counters.received} built by the PA, {counters.delivered} delivered to U; "
+                f"U stored {u.facts} facts, {u.bars_written} completed bars, {u.events_written} EventStream events; "
+                f"delivery holes: {u.holes}"
+            )
+    say(f"  U's database: {db_path}   PA log: {out_dir / 'pa.jsonl'}")
+    say("[green]demo finished: order round trip seen via U -> Paper -> OE[/green]" if ok else "[red]demo failed[/red]")
+    return 0 if ok else 1
+
+
+async def _round_trip(
+    stack: InProcStack, system: ReferenceSystem, settings: Settings, console: Console, db_path: Path
+) -> bool:
+    from platform_adapter.reference import audit_trail, render_audit
+
+    say = console.print
+    oe = system.oe
+    up = await oe.wait_health(lambda s: s.state is HealthState.UP, timeout=30)
+    say(f"  health: [green]{up.state.value}[/green] (OE learned it from the PA's health signal)")
+    reference = stack.platform.reference
+    assert reference is not None
+    account_id = next(iter(reference.accounts))
+    symbol = settings.instruments[0].symbol
+    ack = await oe.submit_market(account_id, symbol, OrderAction.BUY, 1)
+    say(
+        f"  OE -> PA: submit Market Buy 1 {symbol}: receipt-ack [bold]{ack.status.value}[/bold], orderId {ack.platform_order_id}"
+    )
+    outcome = await oe.wait_outcome(ack.intent_id, {"Filled"}, timeout=15)
+    say(f"  U -> Paper -> OE: outcome [bold]{outcome.status}[/bold] (learned from platform facts, not from the ack)")
+    flat = await oe.flatten(symbol, account_id=account_id)
+    say(
+        f"  OE -> PA: flatten {symbol}: receipt-ack {flat.status.value}, liquidation orders {list(flat.platform_order_ids)}"
+    )
+    say("")
+    say(render_audit(audit_trail(db_path, ack.intent_id)))
+    return ack.status is AckStatus.ACCEPTED and flat.status is AckStatus.ACCEPTED
