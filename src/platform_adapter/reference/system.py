@@ -106,8 +106,12 @@ class ReferenceSystem:
         for task in self._tasks:
             task.cancel()
         try:
-            # Re-raises, as an ExceptionGroup, whatever made a module task fail.
-            await self._group.__aexit__(exc_type, exc, tb)
+            # Raises an ExceptionGroup only for a module task that failed. The body's own exception is not
+            # handed to the group (it would wrap it); a cancellation is, so the group can uncancel this task.
+            if exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
+                await self._group.__aexit__(exc_type, exc, tb)
+            else:
+                await self._group.__aexit__(None, None, None)
         finally:
             self._tasks = []
             self._group = None
