@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from platform_adapter.mic import FactEnvelope, FactKind, FactMode, Stream
+from platform_adapter.mic import SOURCE_TRADOVATE, FactEnvelope, FactKind, FactMode, Stream
 from platform_adapter.reference.bar_stream import BarStreamWriter
 from platform_adapter.reference.event_stream import EventStreamWriter
 from platform_adapter.reference.records import LIVE, BarRecord, DeliveryHole, EventRecord, FormingBar
@@ -320,12 +320,12 @@ class ReferenceU:
             charts_unreadable=n["charts_unreadable"],
         )
 
-    def bars(self, symbol: str, timeframe: str, *, mode: str = LIVE, source: str = "Tradovate") -> list[BarRecord]:
+    def bars(self, symbol: str, timeframe: str, *, mode: str = LIVE, source: str = SOURCE_TRADOVATE) -> list[BarRecord]:
         """BarStream rows of one series, in write (seq) order."""
         return self._bars.bars(symbol, timeframe, mode, source)
 
     def forming_bar(
-        self, symbol: str, timeframe: str, *, mode: str = LIVE, source: str = "Tradovate"
+        self, symbol: str, timeframe: str, *, mode: str = LIVE, source: str = SOURCE_TRADOVATE
     ) -> FormingBar | None:
         """The latest version of the bar still forming in a series."""
         return self._bars.forming(symbol, timeframe, mode, source)
