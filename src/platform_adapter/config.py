@@ -176,7 +176,6 @@ class Settings(BaseSettings):
     accounts: tuple[str, ...] = ()  # account names to trade; empty = every account of the user
     chart_history_bars: int = Field(default=100, gt=0)  # bars of history asked for with each chart subscription
     chart_history_ticks: int = Field(default=200, gt=0)  # ticks of history asked for with each tick chart
-    backfill_margin_s: float = Field(default=60.0, ge=0)  # tick backfill starts this long before the last tick
     backoff: BackoffSettings = BackoffSettings()
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     outbox: OutboxSettings = OutboxSettings()

@@ -45,7 +45,6 @@ class HealthMonitor:
         self._wakeup = asyncio.Event()
         self.published: deque[HealthSignal] = deque(maxlen=history)
         self._current = self._compute(since=clock.now_ns())
-        self._enqueue(self._current)
 
     @property
     def current(self) -> HealthSignal:
@@ -138,6 +137,8 @@ class HealthMonitor:
 
     async def run(self) -> None:
         """Publish every change in order, and the current signal every `period_s`."""
+        if not self._pending:  # conditions raised before `run` are already queued, in order
+            self._enqueue(self._current)
         periodic = asyncio.create_task(self._periodic())
         try:
             while True:

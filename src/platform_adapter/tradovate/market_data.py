@@ -55,8 +55,9 @@ def chart_specs(timeframes: tuple[Timeframe, ...]) -> list[ChartSpec]:
 
 @dataclass
 class _Seen:
-    last_bar_ts: str | None = None
+    last_bar_ts: str | None = None  # platform `timestamp` of the last bar forwarded, as sent
     last_tick_id: int | None = None
+    last_tick_base_ms: int | None = None  # platform `bt` of the last tick packet forwarded
 
 
 class MarketDataFeed:
@@ -88,6 +89,8 @@ class MarketDataFeed:
             seen.last_bar_ts = head.last_bar_timestamp
         if head.last_tick_id is not None:
             seen.last_tick_id = head.last_tick_id
+        if head.last_tick_base_ms is not None:
+            seen.last_tick_base_ms = head.last_tick_base_ms
 
     async def subscribe_all(self, socket: TradovateSocket, epoch: int) -> None:
         """Report the gap (after a loss), then subscribe quotes, DOM and charts for every instrument."""
@@ -119,11 +122,12 @@ class MarketDataFeed:
     ) -> None:
         seen = self._seen.get((instrument.symbol, spec.label))
         time_range: dict[str, object]
+        # Backfill asks from the last platform time the PA forwarded (never the PA's own clock, which may be
+        # skewed): the last bar's timestamp, or the base time of the last tick packet.
         if backfill and seen is not None and spec.label != TICK and seen.last_bar_ts is not None:
             time_range = {"asFarAsTimestamp": seen.last_bar_ts, "asMuchAsElements": 10_000}
-        elif backfill and spec.label == TICK and socket.last_loss is not None and socket.last_loss.last_recv_ts:
-            since_ns = socket.last_loss.last_recv_ts - int(self._settings.backfill_margin_s * 1e9)
-            time_range = {"asFarAsTimestamp": _iso(since_ns), "asMuchAsElements": 100_000}
+        elif backfill and seen is not None and spec.label == TICK and seen.last_tick_base_ms is not None:
+            time_range = {"asFarAsTimestamp": _iso_ms(seen.last_tick_base_ms), "asMuchAsElements": 100_000}
         else:
             elements = self._settings.chart_history_ticks if spec.label == TICK else self._settings.chart_history_bars
             time_range = {"asMuchAsElements": elements}
@@ -203,5 +207,5 @@ def _text(response: Response) -> str:
     return bytes(response.d).decode("utf-8", "replace") if response.d is not None else ""
 
 
-def _iso(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def _iso_ms(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

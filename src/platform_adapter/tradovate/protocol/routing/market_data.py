@@ -124,11 +124,13 @@ class ChartHead(msgspec.Struct, frozen=True, gc=False):
     last_bar_timestamp: str | None
     first_tick_id: int | None
     last_tick_id: int | None
+    last_tick_base_ms: int | None = None  # `bt` of the last tick packet, as sent (platform epoch ms)
 
 
 class _Packet(msgspec.Struct, gc=False):
     id: Any = None
     eoh: Any = None
+    bt: Any = None
     # Bars and ticks stay Raw: only the first and the last of each are decoded.
     bars: list[msgspec.Raw] | None = None
     tks: list[msgspec.Raw] | None = None
@@ -180,6 +182,7 @@ def chart_head(d: Payload) -> ChartHead:
     last_bar: msgspec.Raw | None = None
     first_tick: msgspec.Raw | None = None
     last_tick: msgspec.Raw | None = None
+    last_base: Any = None
     for packet in packets:
         if packet.eoh is True:
             eoh = True
@@ -191,6 +194,7 @@ def chart_head(d: Payload) -> ChartHead:
             if first_tick is None:
                 first_tick = packet.tks[0]
             last_tick = packet.tks[-1]
+            last_base = packet.bt
     return ChartHead(
         unique_ints(packet.id for packet in packets),
         eoh,
@@ -200,6 +204,7 @@ def chart_head(d: Payload) -> ChartHead:
         _bar_timestamp(last_bar),
         _tick_id(first_tick),
         _tick_id(last_tick),
+        int_or_none(last_base),
     )
 
 
