@@ -1,0 +1,1 @@
+"""Tests of the Tradovate simulator, driven with raw frames."""
