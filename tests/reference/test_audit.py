@@ -91,6 +91,7 @@ async def test_render_shows_every_step_on_its_own_line() -> None:
         "fill",
         "order",
     ]
+    assert "clOrdId = intent_id" in rendered
     assert "Trade/Filled" in rendered
     assert "Buy 2@6012.5" in rendered
     assert "7777" not in rendered

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from platform_adapter.reference.platform_time import ns_to_iso
-from platform_adapter.reference.store import open_db
+from platform_adapter.reference.store import open_existing
 
 _SNAPSHOT_ARRAYS = {
     "commands": "command",
@@ -80,7 +80,7 @@ def _fmt(value: Any) -> str:
     return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _describe(entity_type: str, entity: dict[str, Any]) -> tuple[str, str]:
+def _describe(entity_type: str, entity: dict[str, Any], intent_id: str) -> tuple[str, str]:
     """(status, detail) columns for one entity."""
     get = entity.get
     if entity_type == "response":
@@ -99,7 +99,9 @@ def _describe(entity_type: str, entity: dict[str, Any]) -> tuple[str, str]:
         active = "" if get("active") is not False else " inactive"
         return ("fill", f"{_fmt(get('action'))} {_fmt(get('qty'))}@{_fmt(get('price'))}{active}")
     if entity_type == "command":
-        return (f"{_fmt(get('commandType'))}/{_fmt(get('commandStatus'))}", f"clOrdId {_fmt(get('clOrdId'))}")
+        clordid = get("clOrdId")
+        shown = "= intent_id" if clordid == intent_id else _fmt(clordid)  # the PA sends the intent id as clOrdId
+        return (f"{_fmt(get('commandType'))}/{_fmt(get('commandStatus'))}", f"clOrdId {shown}")
     if entity_type == "commandReport":
         return (_fmt(get("commandStatus")), " ".join(_fmt(x) for x in (get("ordStatus"), get("rejectReason")) if x))
     if entity_type == "orderVersion":
@@ -136,7 +138,7 @@ def _items(row: sqlite3.Row, intent_id: str) -> Iterator[AuditEntry]:
     for entity_type, event_type, value, is_correlated in entities:
         entity = _dict(value) if entity_type != "response" or isinstance(value, dict) else {"d": value}
         order_id = _int(entity.get("id")) if entity_type == "order" else _int(entity.get("orderId"))
-        status, detail = _describe(entity_type, entity)
+        status, detail = _describe(entity_type, entity, intent_id)
         yield AuditEntry(
             **common,
             entity_type=entity_type,
@@ -160,9 +162,7 @@ def _belongs(entry: AuditEntry, intent_id: str, order_ids: set[int], command_ids
 
 def audit_trail(db: sqlite3.Connection | str | Path, intent_id: str) -> AuditTrail:
     """The audit trail of one intent; raises IntentNotFound if OE never sent it."""
-    if not isinstance(db, sqlite3.Connection) and not Path(db).exists():
-        raise FileNotFoundError(f"no reference database at {db}")
-    connection = db if isinstance(db, sqlite3.Connection) else open_db(db)
+    connection = db if isinstance(db, sqlite3.Connection) else open_existing(db)
     try:
         return _trail(connection, intent_id)
     finally:

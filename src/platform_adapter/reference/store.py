@@ -183,3 +183,12 @@ def open_db(path: str | Path) -> sqlite3.Connection:
     db.executescript(SCHEMA)
     db.commit()
     return db
+
+
+def open_existing(path: str | Path) -> sqlite3.Connection:
+    """Open an existing reference database for reading (no schema changes, no pragmas); FileNotFoundError if absent."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no reference database at {path}")
+    db = sqlite3.connect(str(path))
+    db.row_factory = sqlite3.Row
+    return db
