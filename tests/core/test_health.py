@@ -22,6 +22,7 @@ async def test_worst_condition_wins_and_every_transition_is_published_in_order()
     health = HealthMonitor(clock, sink, period_s=60)
     task = asyncio.create_task(health.run())
     try:
+        await _drain()
         health.raise_condition("md", HealthReason.SOCKET_CLOSED, HealthState.DEGRADED)
         health.raise_condition("auth", HealthReason.CAPTCHA_REQUIRED, HealthState.DOWN, detail="wait 1 h")
         health.clear("auth")
@@ -78,3 +79,15 @@ async def test_since_changes_only_when_the_state_changes() -> None:
     health.raise_condition("b", HealthReason.HEARTBEAT_SILENCE)
     assert health.current.since == since
     assert set(health.current.reasons) == {HealthReason.SOCKET_CLOSED, HealthReason.HEARTBEAT_SILENCE}
+
+
+async def test_a_condition_raised_before_run_is_the_first_signal_published() -> None:
+    sink = RecordingHealthSink()
+    health = HealthMonitor(ManualClock(), sink)
+    health.raise_condition("startup", HealthReason.CONNECTING)
+    task = asyncio.create_task(health.run())
+    try:
+        await _drain()
+        assert [s.state for s in sink.signals] == [HealthState.DEGRADED]  # never PA_UP before connected
+    finally:
+        task.cancel()

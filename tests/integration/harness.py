@@ -144,9 +144,18 @@ class Harness:
         """Wait until the PA reports PA_UP."""
         await self.until(lambda: self.stack.adapter.health.state is HealthState.UP, timeout, "PA_UP")
 
+    def read_everything_sent(self) -> bool:
+        """The PA has read as many messages on each socket as the simulator wrote (TCP keeps them in order)."""
+        builder = self.stack.platform.builder
+        if builder is None:
+            return False
+        read = builder.counters.messages
+        return all(read.get(kind, 0) >= len(self.sim.sent_messages(kind=kind)) for kind in ("md", "trading"))
+
     async def drained(self, timeout: float = 10.0) -> None:
-        """Wait until every fact the PA built is stored by U."""
+        """Wait until the PA has read everything the simulator sent and U has stored every fact built from it."""
         outbox = self.stack.adapter.outbox
+        await self.until(self.read_everything_sent, timeout, "the PA to read every message sent")
         await self.until(
             lambda: outbox.depth == 0 and self.system.u.counters.facts >= outbox.counters.received,
             timeout,

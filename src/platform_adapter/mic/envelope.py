@@ -69,6 +69,7 @@ class FactEnvelope(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     epoch: int  # reconnect epoch of that socket: 1 for the first connection, +1 per reconnect
     delivery_seq: int
     payload: msgspec.Raw  # the platform message exactly as received (gap: a GapDetail)
+    run_id: str = ""  # unique per PA run: (run_id, delivery_seq) identifies a fact; a new run restarts delivery_seq
     platform_ts: str | int | None = None  # the platform's timestamp exactly as sent, or null
     platform_seq: int | None = None
     contract_id: int | None = None  # when the message concerns exactly one contract

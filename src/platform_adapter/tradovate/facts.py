@@ -73,9 +73,10 @@ class FactCounters:
 class FactBuilder:
     """Builds envelopes for both sockets and puts them in the outbox, in arrival order."""
 
-    def __init__(self, mode: FactMode, writer: FactWriter) -> None:
+    def __init__(self, mode: FactMode, writer: FactWriter, run_id: str = "") -> None:
         self._mode = mode
         self._writer = writer
+        self.run_id = run_id
         self.symbols: dict[int, str] = {}  # contract id -> configured symbol
         self.charts: dict[tuple[str, int], ChartRoute] = {}  # (connection_id, subscription id) -> route
         self.requests: dict[tuple[str, int], RequestRoute] = {}  # (connection_id, request id) -> route
@@ -268,6 +269,7 @@ class FactBuilder:
                 epoch=ctx.epoch,
                 delivery_seq=writer.next_delivery_seq(),
                 payload=msgspec.Raw(payload),
+                run_id=self.run_id,
                 platform_ts=platform_ts,
                 contract_id=contract_id,
                 symbol=symbol,

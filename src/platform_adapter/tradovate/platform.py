@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 
 import aiohttp
 
@@ -57,6 +58,7 @@ class TradovatePlatform:
         self.tokens: TokenManager | None = None
         self._orders: OrderExecutor | None = None
         self.started = asyncio.Event()
+        self.run_id = uuid.uuid4().hex[:16]  # identifies this PA run in every fact
 
     # -- Platform port ------------------------------------------------------------------------------
 
@@ -88,7 +90,7 @@ class TradovatePlatform:
             reference = await self._load_reference(rest, tokens)
             self.reference = reference
             mode = FactMode.SIM if self.settings.mode is Mode.SIM else FactMode.LIVE
-            builder = FactBuilder(mode, facts)
+            builder = FactBuilder(mode, facts, run_id=self.run_id)
             builder.symbols.update({c: i.symbol for c, i in reference.by_contract.items()})
             self.builder = builder
             common = {

@@ -42,6 +42,11 @@ class InProcHealthChannel:
         self._subscribers.append(queue)
         return queue
 
+    def unsubscribe(self, queue: asyncio.Queue[HealthSignal]) -> None:
+        """Stop feeding `queue`."""
+        if queue in self._subscribers:
+            self._subscribers.remove(queue)
+
     async def publish(self, signal: HealthSignal) -> None:
         """Record and fan out one signal (health signals are small and rare: unbounded queues are fine)."""
         self.latest = signal
@@ -66,8 +71,14 @@ class InProcIntentChannel:
             self._handler = None
             self._ready.clear()
 
-    async def call(self, intent: Intent, sender: str) -> ReceiptAck:
-        """Send one intent as `sender` and return the PA's receipt-ack (waits until the PA serves)."""
-        await self._ready.wait()
-        assert self._handler is not None
-        return await self._handler(intent, sender)
+    async def call(self, intent: Intent, sender: str, *, serve_timeout_s: float = 30.0) -> ReceiptAck:
+        """Send one intent as `sender` and return the PA's receipt-ack.
+
+        Waits up to `serve_timeout_s` for the PA to serve; raises TimeoutError if it does not (nothing sent).
+        """
+        async with asyncio.timeout(serve_timeout_s):
+            await self._ready.wait()
+        handler = self._handler
+        if handler is None:
+            raise TimeoutError("the PA stopped serving intents")
+        return await handler(intent, sender)
