@@ -185,3 +185,16 @@ async def test_an_unknown_outcome_latches_the_order_until_facts_resolve_it() -> 
     modify2 = CancelReplace(intent_id="m2", account_id=1, order_id=77, qty=2, order_type=OrderType.MARKET)
     assert (await service.handle(modify2, OE_IDENTITY)).status is AckStatus.ACCEPTED
     assert [i.intent_id for i in platform.executed] == ["c1", "m2"]
+
+
+async def test_facts_seen_before_an_unknown_ack_resolve_it_at_once() -> None:
+    service, platform = _service(status=AckStatus.UNKNOWN)
+    platform.release.clear()
+    call = asyncio.create_task(service.handle(Cancel(intent_id="c9", account_id=1, order_id=9), OE_IDENTITY))
+    await asyncio.sleep(0)
+    assert not service.ledger.resolve("c9", detail="command event seen")  # before the ack: remembered
+    platform.release.set()
+    ack = await call
+    assert ack.status is AckStatus.UNKNOWN
+    assert service.ledger.unresolved() == {}
+    assert service.ledger.latched_by(9) is None

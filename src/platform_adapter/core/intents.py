@@ -51,6 +51,9 @@ class IntentLedger:
         self._acks: dict[str, tuple[bytes, ReceiptAck]] = {}
         self._unknown: dict[str, _Unknown] = {}
         self._latched_orders: dict[int, str] = {}
+        # Facts can show an intent's command before its request times out: remember them, so the `unknown`
+        # ack recorded afterwards is resolved at once instead of latching forever.
+        self._seen_early: dict[str, str] = {}
         self.resolved: list[tuple[str, str]] = []  # (intent_id, detail), for the status view and tests
 
     def first_ack(self, intent_id: str) -> tuple[bytes, ReceiptAck] | None:
@@ -60,10 +63,13 @@ class IntentLedger:
     def record(self, fingerprint: bytes, ack: ReceiptAck, order_id: int | None) -> None:
         """Record the first ack of an intent; latch the order when the outcome is unknown."""
         self._acks[ack.intent_id] = (fingerprint, ack)
+        early = self._seen_early.pop(ack.intent_id, None)
         if ack.status is AckStatus.UNKNOWN:
             self._unknown[ack.intent_id] = _Unknown(ack.intent_id, order_id)
             if order_id is not None:
                 self._latched_orders[order_id] = ack.intent_id
+            if early is not None:
+                self.resolve(ack.intent_id, detail=early)
 
     def latched_by(self, order_id: int) -> str | None:
         """The unresolved intent that latches mutations of `order_id`, if any."""
@@ -73,6 +79,8 @@ class IntentLedger:
         """Mark an unknown intent resolved by platform facts; True if it was unresolved."""
         entry = self._unknown.pop(intent_id, None)
         if entry is None:
+            if intent_id not in self._acks:  # still in flight: its ack may yet be `unknown`
+                self._seen_early[intent_id] = detail or "seen in facts before the ack"
             return False
         if entry.order_id is not None:
             self._latched_orders.pop(entry.order_id, None)

@@ -1,0 +1,225 @@
+"""Acceptance D: OE intents executed on Tradovate with receipt-acks; outcomes reach OE only via U -> Paper -> OE."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import pathlib
+
+import pytest
+
+from platform_adapter.config import Mode
+from platform_adapter.core.ports import OE_IDENTITY
+from platform_adapter.mic import (
+    AckReason,
+    AckStatus,
+    Cancel,
+    FactKind,
+    Kill,
+    OrderAction,
+    OrderType,
+    ResetKill,
+    Stream,
+    SubmitOrder,
+)
+
+from .harness import ACCOUNT_ID, Harness, running
+
+ESZ6_ID = 3570918
+SRC = pathlib.Path(__file__).resolve().parents[2] / "src" / "platform_adapter"
+
+
+def order(intent_id: str, **fields: object) -> SubmitOrder:
+    values: dict[str, object] = {
+        "intent_id": intent_id,
+        "account_id": ACCOUNT_ID,
+        "symbol": "ESZ6",
+        "action": OrderAction.BUY,
+        "qty": 1,
+        "order_type": OrderType.MARKET,
+    }
+    values.update(fields)
+    return SubmitOrder(**values)  # type: ignore[arg-type]
+
+
+def last_price(h: Harness) -> float:
+    spec = next(c for c in h.sim.config.contracts if c.id == ESZ6_ID)
+    tick = h.sim.market.contract(ESZ6_ID).last
+    assert tick is not None
+    return float(spec.price(tick.price))
+
+
+async def test_acceptance_D_submit_is_acked_with_order_id_and_the_fill_reaches_oe_via_u_and_paper() -> None:
+    async with running() as h:
+        await h.up()
+        ack = await h.oe.submit_market(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1)
+        assert ack.status is AckStatus.ACCEPTED
+        assert ack.platform_order_id is not None
+        outcome = await h.oe.wait_outcome(ack.intent_id, {"Filled"}, timeout=10)
+        assert outcome.status == "Filled"
+        assert ack.platform_order_id in outcome.order_ids
+        assert outcome.steps  # every step is an EventStream record U wrote and Paper relayed
+        assert all(step.event_seq > 0 for step in outcome.steps)
+        paper_seqs = {record.seq for record in h.system.paper.relayed()}
+        assert {step.event_seq for step in outcome.steps} <= paper_seqs
+        fills = [f for f in h.u_facts() if f.stream is Stream.PROPS and b'"entityType":"fill"' in bytes(f.payload)]
+        assert fills
+        assert all(f.correlation_id == ack.intent_id for f in fills)
+        placed = h.sim.received_requests("order/placeorder")
+        assert len(placed) == 1
+        assert f'"clOrdId":"{ack.intent_id}"' in placed[0].body
+        assert '"isAutomated":true' in placed[0].body
+
+
+def test_acceptance_D_the_pa_has_no_path_to_oe_but_acks_and_health() -> None:
+    # The PA's code never imports the reference U / Paper / OE, and its only ports towards OE are the
+    # intent call's return value (the ReceiptAck) and the HealthSink.
+    pa_modules = [
+        p
+        for p in SRC.rglob("*.py")
+        if not {"reference", "sim", "bench"} & set(p.parts) and p.name not in {"app.py", "cli.py"}
+    ]
+    for path in pa_modules:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("platform_adapter.reference"), f"{path} imports {node.module}"
+    ports = (SRC / "core" / "ports.py").read_text()
+    assert "class HealthSink" in ports
+    assert "IntentHandler = Callable[[Intent, str], Awaitable[ReceiptAck]]" in ports
+
+
+@pytest.mark.parametrize(
+    ("intent", "reason"),
+    [
+        (order("bad-account", account_id=999), AckReason.UNKNOWN_ACCOUNT),
+        (order("bad-symbol", symbol="ZZZ9"), AckReason.UNKNOWN_SYMBOL),
+        (order("bad-qty", qty=0), AckReason.INVALID_QTY),
+        (order("no-price", order_type=OrderType.LIMIT), AckReason.MISSING_PRICE),
+        (order("off-grid", order_type=OrderType.LIMIT, price=6000.1), AckReason.OFF_TICK_GRID),
+    ],
+)
+async def test_acceptance_D_a_bad_intent_fails_with_its_reason_and_the_platform_receives_nothing(
+    intent: SubmitOrder, reason: AckReason
+) -> None:
+    async with running() as h:
+        await h.up()
+        ack = await h.stack.intents.call(intent, OE_IDENTITY)
+        assert (ack.status, ack.reason) == (AckStatus.FAILED, reason)
+        assert ack.detail
+        assert h.sim.received_requests("order/placeorder") == []
+
+
+async def test_acceptance_D_an_unanswered_order_is_unknown_then_resolved_by_facts_and_never_sent_twice() -> None:
+    async with running() as h:
+        await h.up()
+        h.sim.faults.drop_order_replies(1)
+        intent = order("lost-reply")
+        pending = asyncio.ensure_future(h.stack.intents.call(intent, OE_IDENTITY))
+        await h.until(lambda: len(h.sim.received_requests("order/placeorder")) == 1, what="order sent")
+        await h.advance(3.5)
+        ack = await pending
+        assert (ack.status, ack.reason) == (AckStatus.UNKNOWN, AckReason.TIMEOUT)
+        await h.until(lambda: not h.stack.adapter.intents.ledger.unresolved(), what="resolution from facts")
+        again = await h.stack.intents.call(intent, OE_IDENTITY)
+        assert again.duplicate
+        assert again.status is AckStatus.UNKNOWN
+        assert len(h.sim.received_requests("order/placeorder")) == 1  # no second order
+        await h.drained()
+        commands = [
+            f for f in h.u_facts() if f.correlation_id == "lost-reply" and b'"entityType":"command"' in bytes(f.payload)
+        ]
+        assert commands  # the platform's own record of the order reached U, tied to the intent
+
+
+async def test_acceptance_D_a_fill_during_a_disconnect_is_forwarded_after_the_resync() -> None:
+    async with running() as h:
+        await h.up()
+        price = last_price(h) - 0.5
+        ack = await h.oe.submit_limit(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1, price)
+        assert ack.status is AckStatus.ACCEPTED
+        await h.oe.wait_outcome(ack.intent_id, {"Working"}, timeout=10)
+        await h.sim.faults.close_sockets("trading")
+        await h.until(lambda: not h.stack.platform.trading.ready.is_set(), what="trading down")  # type: ignore[union-attr]
+        for _ in range(40):  # the seeded market walks; stop once it has traded through the limit
+            await h.sim.step_market(25)
+            if last_price(h) < price:
+                break
+        assert last_price(h) < price, "the seeded market never crossed the limit: pick another price"
+        await h.advance(5.0)
+        await h.up()
+        outcome = await h.oe.wait_outcome(ack.intent_id, {"Filled"}, timeout=10)
+        assert outcome.status == "Filled"
+        await h.drained()
+        snapshots = [f for f in h.u_facts() if f.stream is Stream.SYNC_SNAPSHOT]
+        assert len(snapshots) == 2
+        assert b'"fills":[{' in bytes(snapshots[-1].payload)
+        gaps = [f for f in h.facts_of(FactKind.GAP) if f.stream is Stream.PROPS]
+        assert len(gaps) == 1
+
+
+async def test_acceptance_D_kill_cancels_liquidates_latches_and_flat_is_confirmed_by_facts() -> None:
+    async with running() as h:
+        await h.up()
+        buy = await h.oe.submit_market(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 2)
+        await h.oe.wait_outcome(buy.intent_id, {"Filled"}, timeout=10)
+        resting = await h.oe.submit_limit(ACCOUNT_ID, "NQZ6", OrderAction.BUY, 1, 1000.0)
+        await h.oe.wait_outcome(resting.intent_id, {"Working"}, timeout=10)
+        kill = await h.stack.intents.call(Kill(intent_id="kill-1", account_id=ACCOUNT_ID, reason="test"), OE_IDENTITY)
+        assert kill.status is AckStatus.ACCEPTED
+        assert len(kill.platform_order_ids) == 1  # one liquidation: the ESZ6 position
+        await h.oe.wait_outcome(resting.intent_id, {"Canceled"}, timeout=10)
+        await h.drained()
+        positions = [
+            f for f in h.u_facts() if f.stream is Stream.PROPS and b'"entityType":"position"' in bytes(f.payload)
+        ]
+        assert b'"netPos":0' in bytes(positions[-1].payload)  # flat, from the platform's own fact
+        refused = await h.stack.intents.call(order("after-kill"), OE_IDENTITY)
+        assert (refused.status, refused.reason) == (AckStatus.FAILED, AckReason.KILL_LATCHED)
+        reset = await h.stack.intents.call(ResetKill(intent_id="reset-1", account_id=ACCOUNT_ID), OE_IDENTITY)
+        assert reset.status is AckStatus.ACCEPTED
+        assert (await h.stack.intents.call(order("after-reset"), OE_IDENTITY)).status is AckStatus.ACCEPTED
+
+
+async def test_acceptance_D_flatten_all_liquidates_every_open_position() -> None:
+    async with running() as h:
+        await h.up()
+        for symbol in ("ESZ6", "NQZ6"):
+            ack = await h.oe.submit_market(ACCOUNT_ID, symbol, OrderAction.SELL, 1)
+            await h.oe.wait_outcome(ack.intent_id, {"Filled"}, timeout=10)
+        flat = await h.oe.flatten(None, account_id=ACCOUNT_ID)
+        assert flat.status is AckStatus.ACCEPTED
+        assert len(flat.platform_order_ids) == 2
+        for order_id in flat.platform_order_ids:
+            await h.until(
+                lambda oid=order_id: any(  # type: ignore[misc]
+                    f'"id":{oid}'.encode() in bytes(f.payload) and b'"ordStatus":"Filled"' in bytes(f.payload)
+                    for f in h.u_facts()
+                ),
+                what=f"liquidation {order_id} filled",
+            )
+
+
+async def test_acceptance_D_cancel_of_a_working_order_is_acked_with_the_command_id() -> None:
+    async with running() as h:
+        await h.up()
+        resting = await h.oe.submit_limit(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1, 1000.0)
+        await h.oe.wait_outcome(resting.intent_id, {"Working"}, timeout=10)
+        assert resting.platform_order_id is not None
+        cancel = await h.stack.intents.call(
+            Cancel(intent_id="cancel-1", account_id=ACCOUNT_ID, order_id=resting.platform_order_id), OE_IDENTITY
+        )
+        assert cancel.status is AckStatus.ACCEPTED
+        assert cancel.platform_command_id is not None
+        await h.oe.wait_outcome(resting.intent_id, {"Canceled"}, timeout=10)
+
+
+async def test_acceptance_D_sim_mode_refuses_every_intent_while_market_data_flows() -> None:
+    async with running(mode=Mode.SIM) as h:
+        await h.up()
+        ack = await h.stack.intents.call(order("in-sim"), OE_IDENTITY)
+        assert (ack.status, ack.reason) == (AckStatus.FAILED, AckReason.MODE_NOT_LIVE)
+        await h.sim.step_market(50)
+        await h.until(lambda: any(f.stream is Stream.QUOTE for f in h.u_facts()), what="quotes")
+        assert h.sim.received_requests("order/placeorder") == []
+        assert h.sim.connections("trading") == []  # market ingress only
+        assert {f.mode.value for f in h.u_facts()} == {"SIM"}
