@@ -56,6 +56,10 @@ class Listeners(Protocol):
         """Listen again on the same port."""
         ...
 
+    def drop_connections(self, name: str) -> None:
+        """Drop every open TCP connection of a listener (HTTP keep-alive included)."""
+        ...
+
 
 @dataclass
 class ArmedRequestFault:
@@ -298,6 +302,8 @@ class FaultInjector:
         for name in ("main", "md"):
             await self._listeners.stop_listener(name)
         await asyncio.gather(*(conn.close(1006, "down", abrupt=True) for conn in targets))
+        for name in ("main", "md"):
+            self._listeners.drop_connections(name)
         if seconds is not None:
             self._later(self._accept_after(["main", "md"], seconds))
         return self._note("down", len(targets), seconds=seconds)

@@ -147,6 +147,12 @@ class TradovateSim:
         if site is not None:
             await site.stop()
 
+    def drop_connections(self, name: str) -> None:
+        """Drop every open TCP connection of a listener, so keep-alive HTTP clients see the outage too."""
+        server = self._runners[name].server
+        for handler in server.connections if server is not None else []:
+            handler.force_close()
+
     async def start_listener(self, name: str) -> None:
         """(Re)open a listener on its port (the same port after the first start)."""
         if name in self._sites:
@@ -159,7 +165,7 @@ class TradovateSim:
     # URLs.
 
     def _port(self, name: str) -> int:
-        if name not in self._runners:
+        if name not in self._ports:
             raise SimNotStarted("call await sim.start() first")
         return self._ports[name]
 
