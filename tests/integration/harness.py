@@ -24,6 +24,7 @@ from platform_adapter.config import (
 from platform_adapter.core.clock import ManualClock
 from platform_adapter.mic import FactEnvelope, FactKind, FactMode, HealthState, Stream
 from platform_adapter.reference import ReferenceSystem
+from platform_adapter.sim import ManualClock as SimManualClock
 from platform_adapter.sim import SimConfig, TradovateSim
 
 ACCOUNT_ID = 701234
@@ -111,6 +112,7 @@ class Harness:
     stack: InProcStack
     system: ReferenceSystem
     clock: ManualClock
+    sim_clock: SimManualClock
     pa_task: asyncio.Task[None]
 
     @property
@@ -166,7 +168,9 @@ class Harness:
         """Advance the PA's clock in small steps, letting I/O run between them."""
         moved = 0.0
         while moved < seconds:
-            await self.clock.advance(min(step, seconds - moved))
+            delta = min(step, seconds - moved)
+            self.sim_clock.advance(delta)  # the simulator's wall clock (token expiry, p-time) moves in lockstep
+            await self.clock.advance(delta)
             moved += step
             await asyncio.sleep(0.002)
 
@@ -175,11 +179,21 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running(sim_overrides: dict[str, Any] | None = None, **settings_overrides: Any) -> AsyncIterator[Harness]:
-    """Start a simulator, a PA on a ManualClock, and the reference system; stop all of them afterwards."""
-    async with TradovateSim(sim_config(**(sim_overrides or {}))) as sim:
+async def running(
+    sim_overrides: dict[str, Any] | None = None,
+    arm: Callable[[TradovateSim], object] | None = None,
+    **settings_overrides: Any,
+) -> AsyncIterator[Harness]:
+    """Start a simulator, a PA on a ManualClock, and the reference system; stop all of them afterwards.
+
+    `arm` runs after the simulator is up and before the PA starts (to inject a fault at login).
+    """
+    clock = ManualClock()
+    sim_clock = SimManualClock(start=clock.now_ns() / 1e9)
+    async with TradovateSim(sim_config(clock=sim_clock, **(sim_overrides or {}))) as sim:
+        if arm is not None:
+            arm(sim)
         settings = settings_for(sim, **settings_overrides)
-        clock = ManualClock()
         stack = build_inproc_stack(
             settings,
             Credentials(),
@@ -191,7 +205,7 @@ async def running(sim_overrides: dict[str, Any] | None = None, **settings_overri
             ":memory:", facts=stack.facts, health=stack.health, intents=stack.intents, account_id=ACCOUNT_ID
         ) as system:
             task = asyncio.create_task(stack.adapter.run(), name="pa")
-            harness = Harness(sim, stack, system, clock, task)
+            harness = Harness(sim, stack, system, clock, sim_clock, task)
             try:
                 yield harness
             finally:

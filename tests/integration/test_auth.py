@@ -1,0 +1,69 @@
+"""Acceptance A, authentication: penalty tickets, captcha, 429, token renewal ahead of expiry, revoked tokens."""
+
+from __future__ import annotations
+
+import json
+
+from platform_adapter.mic import HealthReason, HealthState
+
+from .harness import running
+
+
+async def test_a_penalty_ticket_on_login_is_waited_out_and_the_same_body_resent_with_the_ticket() -> None:
+    async with running(arm=lambda sim: sim.faults.penalty(n=1, seconds=15, endpoint="auth/accesstokenrequest")) as h:
+        await h.until(lambda: HealthReason.PENALTY_WAIT in h.stack.adapter.health.current.reasons, what="penalty")
+        requests = h.sim.received_requests("auth/accesstokenrequest")
+        assert len(requests) == 1
+        await h.advance(14.0, step=1.0)
+        assert len(h.sim.received_requests("auth/accesstokenrequest")) == 1  # still waiting p-time
+        await h.advance(2.0, step=1.0)
+        await h.up()
+        first, second = h.sim.received_requests("auth/accesstokenrequest")
+        resent = json.loads(second.body)
+        assert resent.pop("p-ticket")  # the ticket the simulator issued
+        assert resent == json.loads(first.body)  # otherwise the identical body
+
+
+async def test_a_captcha_is_pa_down_with_a_reason_the_operator_can_act_on() -> None:
+    async with running(
+        arm=lambda sim: sim.faults.penalty(n=5, seconds=5, captcha=True, endpoint="auth/accesstokenrequest")
+    ) as h:
+        await h.until(lambda: h.stack.adapter.health.state is HealthState.DOWN, what="PA_DOWN")
+        signal = h.stack.adapter.health.current
+        assert HealthReason.CAPTCHA_REQUIRED in signal.reasons
+        assert signal.halt_required
+        assert "captcha" in signal.detail
+        assert "hour" in signal.detail
+        await h.advance(30.0, step=1.0)
+        assert len(h.sim.received_requests("auth/accesstokenrequest")) == 1  # no retry storm
+
+
+async def test_a_429_locks_every_request_out_and_reports_pa_down() -> None:
+    async with running(arm=lambda sim: sim.faults.rate_limit(n=1, endpoint="account/list")) as h:
+        await h.until(lambda: h.stack.adapter.health.state is HealthState.DOWN, what="PA_DOWN")
+        assert HealthReason.RATE_LIMITED in h.stack.adapter.health.current.reasons
+        await h.advance(60.0, step=2.0)
+        assert len(h.sim.received_requests("account/list")) == 1  # the shared budget holds every request
+
+
+async def test_the_token_is_renewed_before_it_lapses() -> None:
+    async with running(sim_overrides={"token_lifetime_s": 1200.0}) as h:
+        await h.up()
+        await h.advance(290.0, step=5.0)
+        assert h.sim.received_requests("auth/renewaccesstoken") == []
+        await h.advance(20.0, step=5.0)
+        await h.until(lambda: len(h.sim.received_requests("auth/renewaccesstoken")) == 1, what="renewal")
+        assert h.stack.adapter.health.state is HealthState.UP
+        assert len(h.sim.received_requests("auth/accesstokenrequest")) == 1  # renewed, not a new session
+
+
+async def test_a_revoked_token_is_replaced_and_the_sockets_reauthorize() -> None:
+    async with running() as h:
+        await h.up()
+        h.sim.faults.revoke_tokens()
+        await h.sim.faults.close_sockets("all")
+        await h.advance(6.0)
+        await h.up()
+        assert len(h.sim.received_requests("auth/accesstokenrequest")) == 2
+        authorizes = [r for r in h.sim.received_frames() if r.text.startswith("authorize\n")]
+        assert len(authorizes) >= 4
