@@ -64,6 +64,7 @@ def sim_command(
         tick_interval_s=tick_interval if tick_interval > 0 else None,
         history_s=history_hours * 3600.0,
         fault_schedule=load_schedule(faults) if faults else (),
+        max_records=200_000,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config, port, md_port))

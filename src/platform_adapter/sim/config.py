@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from platform_adapter.sim.clock import SimClock, SystemClock
 from platform_adapter.sim.contracts import DEFAULT_CONTRACTS, ContractSpec
@@ -45,8 +46,10 @@ class SimConfig:
     # After this many consecutive bad logins accesstokenrequest answers a captcha penalty; None = never.
     bad_login_penalty_after: int | None = None
     # Which subscription id history packets and the end-of-history marker carry (see docs/simulator.md).
-    chart_history_id: str = "historical"
+    chart_history_id: Literal["historical", "realtime"] = "historical"
     fault_schedule: tuple[ScheduledFault, ...] = ()
+    # Keep at most this many sent frames/messages/requests in the records (None = all; `pa sim` caps it).
+    max_records: int | None = None
     clock: SimClock = field(default_factory=SystemClock)
 
     @property

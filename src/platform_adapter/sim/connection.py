@@ -155,8 +155,6 @@ class SimConnection:
             return
         self._queue.put_nowait(item)
 
-    # Fault shaping.
-
     def set_silent(self, silent: bool, drop: bool = False, seconds: float | None = None) -> None:
         """Stop (or resume) sending anything, heartbeats included, keeping the socket open."""
         if self._silence_timer is not None:
@@ -172,8 +170,6 @@ class SimConnection:
         else:
             self._audible.set()
             self.last_sent = asyncio.get_running_loop().time()
-
-    # Writer.
 
     async def _next(self) -> _Item:
         if self._pending:
@@ -258,8 +254,6 @@ class SimConnection:
             if idle and not self.shaping.silent and self._queue.empty() and not self._pending:
                 self._enqueue(_Item("h"))
                 self.last_sent = loop.time()
-
-    # Closing.
 
     async def close(self, code: int = 3000, reason: str = "Go away!", *, abrupt: bool = False) -> None:
         """Send `c[code,"reason"]` and close the WebSocket with the same code; `abrupt` drops TCP instead."""

@@ -199,8 +199,6 @@ class TradovateApi:
             return 0, ApiReply(401, NOT_AUTHORIZED_TEXT)
         return user_id, None
 
-    # Handlers.
-
     def _access_token(self, request: _Request) -> ApiReply:
         return ApiReply(200, self._auth.login(request.body))
 

@@ -108,8 +108,6 @@ class OrderEngine:
         """Orders still working, oldest first."""
         return list(self._working.values())
 
-    # --- commands -----------------------------------------------------------------------------------
-
     def place(self, body: JsonObject, user_id: int) -> JsonObject:
         """`order/placeorder`: `{"orderId": N}` or a failure result."""
         try:
@@ -157,8 +155,6 @@ class OrderEngine:
             return {"orderId": self._place(closing, user_id, liquidating=True).order.id}
         except OrderFailure as failure:
             return failure.as_result()
-
-    # --- placement ----------------------------------------------------------------------------------
 
     def _place(self, body: JsonObject, user_id: int, liquidating: bool = False) -> LiveOrder:
         if self._accounts.trading_locked:
@@ -258,8 +254,6 @@ class OrderEngine:
             text=text,
         )
 
-    # --- modify / cancel ----------------------------------------------------------------------------
-
     def _working_order(self, body: JsonObject) -> LiveOrder:
         order_id = body.get("orderId")
         live = self._working.get(order_id) if isinstance(order_id, int) else None
@@ -319,8 +313,6 @@ class OrderEngine:
         live.order.ord_status = ord_status
         live.order.timestamp = stamp
         self._store.update(live.order, live.order.account_id)
-
-    # --- fills --------------------------------------------------------------------------------------
 
     def on_trades(self, ticks: Sequence[Tick]) -> None:
         """Market listener: expire Day orders at the trade-date roll, then fill what the market crossed."""
@@ -407,8 +399,6 @@ class OrderEngine:
             live.order.timestamp = stamp
             self._store.update(live.order, account_id)
         self._accounts.book_cash(realized, qty)
-
-    # --- reports ------------------------------------------------------------------------------------
 
     def _report(self, command_id: int, stamp: str, command_status: str, ord_status: str) -> None:
         report = CommandReport(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -86,15 +87,27 @@ class _Waiter:
 
 @dataclass
 class Recorder:
-    """Append-only logs of frames, messages and requests, in the order they happened."""
+    """Append-only logs of frames, messages and requests, in the order they happened.
 
-    frames: list[SentFrame] = field(default_factory=list)
-    messages: list[SentMessage] = field(default_factory=list)
-    requests: list[ReceivedRequest] = field(default_factory=list)
-    inbound: list[ReceivedFrame] = field(default_factory=list)
+    With `limit` only the newest `limit` entries of each log are kept (a long `pa sim` run stays small);
+    frame indexes keep counting regardless.
+    """
+
+    limit: int | None = None
+    frames: deque[SentFrame] = field(init=False)
+    messages: deque[SentMessage] = field(init=False)
+    requests: deque[ReceivedRequest] = field(init=False)
+    inbound: deque[ReceivedFrame] = field(init=False)
+    _request_count: int = 0
     _frame_counts: dict[int | None, int] = field(default_factory=dict)
     _inbound_counts: dict[int, int] = field(default_factory=dict)
     _waiters: list[_Waiter] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.frames = deque(maxlen=self.limit)
+        self.messages = deque(maxlen=self.limit)
+        self.requests = deque(maxlen=self.limit)
+        self.inbound = deque(maxlen=self.limit)
 
     def record_frame(
         self,
@@ -130,7 +143,8 @@ class Recorder:
         body: str,
     ) -> ReceivedRequest:
         """Log one received request."""
-        request = ReceivedRequest(conn_id, kind, len(self.requests), endpoint, request_id, query, body)
+        request = ReceivedRequest(conn_id, kind, self._request_count, endpoint, request_id, query, body)
+        self._request_count += 1
         self.requests.append(request)
         return request
 

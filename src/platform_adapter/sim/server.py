@@ -46,7 +46,7 @@ class TradovateSim:
 
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config = config or SimConfig()
-        self.recorder = Recorder()
+        self.recorder = Recorder(limit=config.max_records)
         self.catalog = ContractCatalog(config.contracts)
         self.market = Market(config, self.catalog.contracts)
         self.store = EntityStore()
@@ -93,8 +93,6 @@ class TradovateSim:
             self.store.load(StaticEntity("contractMaturity", spec.maturity_id, spec.as_maturity(), spec.product_id))
             self.store.load(StaticEntity("product", spec.product_id, spec.as_product()))
         self.store.load(StaticEntity("currency", 1, {"id": 1, "name": "USD", "symbol": "$"}))
-
-    # Lifecycle.
 
     async def start(self, host: str = "127.0.0.1", port: int = 0, md_port: int = 0) -> None:
         """Listen on loopback only: `port` for REST, trading socket and control; `md_port` for market data."""
@@ -162,8 +160,6 @@ class TradovateSim:
         self._ports[name] = site.port
         self._sites[name] = site
 
-    # URLs.
-
     def _port(self, name: str) -> int:
         if name not in self._ports:
             raise SimNotStarted("call await sim.start() first")
@@ -193,8 +189,6 @@ class TradovateSim:
     def md_alias_ws_url(self) -> str:
         """The market-data socket's alias on the main port, `ws://127.0.0.1:PORT/md/v1/websocket`."""
         return f"ws://{self._host}:{self._port('main')}/md/{self.config.base_path.strip('/')}/websocket"
-
-    # Records and state for tests.
 
     def sent_messages(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import WSMsgType, web
@@ -25,6 +26,8 @@ from platform_adapter.sim.wire import CLIENT_HEARTBEAT, UnparsableRequest, parse
 AUTH_TIMEOUT_CLOSE = (3001, "Authorization timeout")
 CLIENT_SILENT_CLOSE = (3002, "Heartbeat timeout")
 AUTHORIZE_REJECTED_TEXT = "Invalid access token"
+
+log = logging.getLogger(__name__)
 
 
 class WebSocketGateway:
@@ -104,16 +107,16 @@ class WebSocketGateway:
             self._authorize(conn, parsed.request_id, parsed.body.strip())
             return
         with conn.events_after_response():
-            reply = await self._api.call(
-                ApiCall(
-                    conn.kind,
-                    parsed.endpoint,
-                    parsed.query,
-                    parsed.body,
-                    connection=conn,
-                    request_id=parsed.request_id,
-                )
+            call = ApiCall(
+                conn.kind, parsed.endpoint, parsed.query, parsed.body, connection=conn, request_id=parsed.request_id
             )
+            try:
+                reply = await self._api.call(call)
+            except Exception as error:
+                # A simulator bug must surface in the test as a 500, not as a silently dead socket.
+                log.exception("simulator failed on %s", parsed.endpoint)
+                conn.send_messages([response_message(parsed.request_id, 500, f"Simulator error: {error!r}")])
+                return
             response = reply.as_message(parsed.request_id)
             if reply.never:
                 pass  # the order was executed; its reply is lost (outcome unknown to the client)
