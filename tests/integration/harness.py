@@ -143,8 +143,11 @@ class Harness:
             await asyncio.sleep(0.005)
 
     async def up(self, timeout: float = 10.0) -> None:
-        """Wait until the PA reports PA_UP."""
+        """Wait until the PA is PA_UP and OE has received that signal (OE refuses to trade while halted)."""
         await self.until(lambda: self.stack.adapter.health.state is HealthState.UP, timeout, "PA_UP")
+        await self.until(
+            lambda: self.oe.health is not None and self.oe.health.state is HealthState.UP, timeout, "OE to see PA_UP"
+        )
 
     def read_everything_sent(self) -> bool:
         """The PA has read as many messages on each socket as the simulator wrote (TCP keeps them in order)."""
