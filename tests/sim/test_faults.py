@@ -10,7 +10,15 @@ from typing import Any
 import aiohttp
 import pytest
 
-from platform_adapter.sim import ManualClock, ScheduledFault, SimConfig, TradovateSim, generate_schedule, load_schedule
+from platform_adapter.sim import (
+    FaultError,
+    ManualClock,
+    ScheduledFault,
+    SimConfig,
+    TradovateSim,
+    generate_schedule,
+    load_schedule,
+)
 
 from .conftest import SocketFactory, fast_config, login
 from .rawclient import Message, RawSocket
@@ -325,3 +333,40 @@ def test_generated_schedules_repeat_for_a_seed() -> None:
     assert first == generate_schedule(seed=3, steps=500, count=6)
     assert first != generate_schedule(seed=4, steps=500, count=6)
     assert [entry.at_step for entry in first] == sorted(entry.at_step or 0 for entry in first)
+
+
+async def test_wall_clock_schedule_entry_fires_after_its_delay(
+    http: aiohttp.ClientSession, connect: SocketFactory
+) -> None:
+    schedule = (ScheduledFault(fault={"kind": "close_sockets", "target": "md", "reason": "timer"}, after_s=0.05),)
+    async with TradovateSim(fast_config(fault_schedule=schedule)) as sim:
+        tokens = await login(http, sim)
+        md = await connect(sim.md_ws_url)
+        await md.authorize(tokens["mdAccessToken"])
+
+        frames, _ = await md.closed(within=3.0)
+
+        assert frames[-1] == 'c[3000,"timer"]'
+        assert sim.schedule.fired == list(schedule)
+
+
+async def test_control_endpoint_clears_faults_and_lists_requests(
+    sim: TradovateSim, http: aiohttp.ClientSession, synced: RawSocket
+) -> None:
+    async with http.post(sim.base_url + "/sim/faults", json={"kind": "rate_limit", "n": 5}) as armed:
+        assert armed.status == 200
+    async with http.delete(sim.base_url + "/sim/faults") as cleared:
+        assert cleared.status == 200
+    response = await synced.request("account/list", 2)
+    async with http.get(sim.base_url + "/sim/requests", params={"endpoint": "account/list"}) as listed:
+        requests = await listed.json()
+
+    assert response["s"] == 200
+    assert requests == [{"connId": 1, "kind": "trading", "endpoint": "account/list", "id": 2, "query": "", "body": ""}]
+
+
+async def test_bad_fault_arguments_are_refused(sim: TradovateSim) -> None:
+    with pytest.raises(FaultError, match="unexpected keyword"):
+        await sim.faults.apply({"kind": "silence", "target": "md", "secs": 3})
+    with pytest.raises(FaultError, match="reason_code"):
+        await sim.faults.shutdown("all", reason_code="Lunch")

@@ -51,8 +51,8 @@ class Authenticator:
         self.failed_logins = 0
         return self._issue()
 
-    def renew(self, token: str) -> JsonObject:
-        """A fresh token pair for a valid token (the old one stays valid until it expires)."""
+    def renew(self) -> JsonObject:
+        """A fresh token pair, for a caller whose token was already checked (the old one stays valid)."""
         return self._issue()
 
     def _issue(self) -> JsonObject:

@@ -203,8 +203,7 @@ class TradovateApi:
         return ApiReply(200, self._auth.login(request.body))
 
     def _renew(self, request: _Request) -> ApiReply:
-        token = request.call.token or (request.call.connection.token if request.call.connection else None)
-        return ApiReply(200, self._auth.renew(token or ""))
+        return ApiReply(200, self._auth.renew())
 
     def _me(self, request: _Request) -> ApiReply:
         user = self._accounts.user
