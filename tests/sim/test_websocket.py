@@ -169,3 +169,16 @@ async def test_sent_messages_record_connection_frame_and_ids(sim: TradovateSim, 
     assert record.status == 200
     assert record.data["i"] == 42
     assert frame.text == "a[" + record.text + "]"
+
+
+async def test_official_js_client_quirks_are_accepted(
+    sim: TradovateSim, connect: SocketFactory, tokens: dict[str, Any]
+) -> None:
+    # FAQ-LCR tvSocket.js sends `JSON.stringify(token)` to authorize and `JSON.stringify(undefined)` as body.
+    socket = await connect(sim.trading_ws_url)
+
+    ack = await socket.authorize('"' + tokens["accessToken"] + '"')
+    listed = await socket.request("account/list", 1, body="undefined")
+
+    assert ack["s"] == 200
+    assert listed["s"] == 200

@@ -276,7 +276,9 @@ class TradovateApi:
 
 
 def _json_body(text: str) -> JsonObject:
-    if not text.strip():
+    # The official JS client sends `JSON.stringify(undefined)`, i.e. `undefined`, for requests without a
+    # body (FAQ-LCR tvSocket.js `send`); Tradovate evidently accepts it, so does the simulator.
+    if text.strip() in ("", "undefined", "null"):
         return {}
     value = json.loads(text)
     if not isinstance(value, dict):

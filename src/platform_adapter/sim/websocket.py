@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -104,7 +105,7 @@ class WebSocketGateway:
             return
         self._recorder.record_request(conn.id, conn.kind, parsed.endpoint, parsed.request_id, parsed.query, parsed.body)
         if parsed.endpoint.lower() == "authorize":
-            self._authorize(conn, parsed.request_id, parsed.body.strip())
+            self._authorize(conn, parsed.request_id, _token(parsed.body))
             return
         with conn.events_after_response():
             call = ApiCall(
@@ -158,3 +159,18 @@ class WebSocketGateway:
         for handle in self._replies:
             handle.cancel()
         self._replies.clear()
+
+
+def _token(body: str) -> str:
+    """The token of an `authorize` body: raw (WSMD) or JSON-quoted, as the official JS client sends it.
+
+    FAQ-LCR tvSocket.js passes the token through `JSON.stringify`, so it arrives as `"<token>"`.
+    """
+    text = body.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return text
+        return decoded if isinstance(decoded, str) else text
+    return text
