@@ -185,6 +185,7 @@ class Harness:
 async def running(
     sim_overrides: dict[str, Any] | None = None,
     arm: Callable[[TradovateSim], object] | None = None,
+    fact_queue_size: int = 10_000,
     **settings_overrides: Any,
 ) -> AsyncIterator[Harness]:
     """Start a simulator, a PA on a ManualClock, and the reference system; stop all of them afterwards.
@@ -203,6 +204,7 @@ async def running(
             (sim.rest_url, sim.trading_ws_url, sim.md_ws_url),
             clock=clock,
             rng=random.Random(3),
+            fact_queue_size=fact_queue_size,
         )
         async with ReferenceSystem(
             ":memory:", facts=stack.facts, health=stack.health, intents=stack.intents, account_id=ACCOUNT_ID

@@ -42,7 +42,7 @@ class LogTelemetrySink:
     async def emit(self, records: Sequence[dict[str, Any]]) -> None:
         """Log each record at debug level."""
         for record in records:
-            _log.debug("telemetry", **record)
+            _log.debug("telemetry", record=record)
 
 
 @dataclass
@@ -58,6 +58,7 @@ class OutboxCounters:
     high_watermark_crossings: int = 0
     reader_pauses: int = 0
     peak_depth: int = 0
+    escalation_depth: int | None = None  # depth at the last high-watermark crossing (always < capacity)
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -178,6 +179,7 @@ class Outbox:
     def _enter_backpressure(self, depth: int) -> None:
         self._backpressure = True
         self.counters.high_watermark_crossings += 1
+        self.counters.escalation_depth = depth
         shed = len(self._telemetry)
         self._telemetry.clear()
         self._shed(shed)

@@ -78,6 +78,8 @@ class ReferenceU:
         self._n: Counter[str] = Counter()
         self._holes: list[DeliveryHole] = []
         self._changed = asyncio.Event()
+        self._consuming = asyncio.Event()
+        self._consuming.set()
         # Continue the numbering a previous U left in this database: a restarted U is not a hole.
         last = self._db.execute(
             "SELECT segment, delivery_seq FROM facts WHERE redelivery = 0 ORDER BY fact_id DESC LIMIT 1"
@@ -98,12 +100,26 @@ class ReferenceU:
     async def run(self, queue: asyncio.Queue[FactEnvelope]) -> None:
         """Consume the PA's fact queue until cancelled, committing a transaction per drained batch."""
         while True:
+            await self._consuming.wait()
             batch = [await queue.get()]
             while len(batch) < self._batch_max and not queue.empty():
                 batch.append(queue.get_nowait())
             self.accept_batch(batch)
             for _ in batch:
                 queue.task_done()
+
+    def stall(self) -> None:
+        """Stop consuming (a slow or blocked U, for backpressure tests); the queue then fills up."""
+        self._consuming.clear()
+
+    def resume(self) -> None:
+        """Consume again after `stall`."""
+        self._consuming.set()
+
+    @property
+    def stalled(self) -> bool:
+        """True between `stall` and `resume`."""
+        return not self._consuming.is_set()
 
     async def deliver(self, batch: Sequence[FactEnvelope]) -> None:
         """FactSink: take a batch directly from the PA's outbox."""
