@@ -124,6 +124,7 @@ def test_tick_packet_head() -> None:
         last_bar_timestamp=None,
         first_tick_id=11768401,
         last_tick_id=11768401,
+        last_tick_base_ms=1563421179735,  # the packet's `bt`, as sent
     )
 
 
