@@ -60,16 +60,23 @@ def build_inproc_stack(
 
 
 @contextlib.asynccontextmanager
-async def embedded_simulator(settings: Settings) -> AsyncIterator[tuple[str, str, str]]:
-    """Start the built-in simulator on 127.0.0.1 (ephemeral ports) and yield its endpoints."""
+async def embedded_simulator(
+    settings: Settings, credentials: Credentials | None = None
+) -> AsyncIterator[tuple[str, str, str]]:
+    """Start the built-in simulator on 127.0.0.1 (ephemeral ports) and yield its endpoints.
+
+    Its account takes the configured credentials when there are any (so they are exercised end to end,
+    and shown never to leak), else the simulator's documented defaults.
+    """
     from platform_adapter.sim import SimConfig, TradovateSim
 
     sim_settings = settings.simulator
+    password = credentials.password.get_secret_value() if credentials and credentials.password else None
     sim = TradovateSim(
         SimConfig(
             seed=sim_settings.seed,
-            user=sim_settings.user,
-            password=sim_settings.password,
+            user=(credentials.username if credentials and credentials.username else None) or sim_settings.user,
+            password=password or sim_settings.password,
             tick_interval_s=sim_settings.tick_interval_s,
         )
     )
@@ -81,10 +88,10 @@ async def embedded_simulator(settings: Settings) -> AsyncIterator[tuple[str, str
 
 
 @contextlib.asynccontextmanager
-async def _endpoints(settings: Settings) -> AsyncIterator[tuple[str, str, str]]:
+async def _endpoints(settings: Settings, credentials: Credentials) -> AsyncIterator[tuple[str, str, str]]:
     configured = settings.endpoints()
     if settings.environment is Environment.SIMULATOR and not all(configured):
-        async with embedded_simulator(settings) as endpoints:
+        async with embedded_simulator(settings, credentials) as endpoints:
             yield endpoints
     else:
         yield configured
@@ -104,7 +111,7 @@ async def _run_pa(settings: Settings, credentials: Credentials) -> int:
     from platform_adapter.reference import ReferenceSystem
 
     settings.log_dir.mkdir(parents=True, exist_ok=True)
-    async with _endpoints(settings) as endpoints:
+    async with _endpoints(settings, credentials) as endpoints:
         stack = build_inproc_stack(settings, credentials, endpoints)
         db_path = settings.log_dir / "u.sqlite"
         async with ReferenceSystem(db_path, facts=stack.facts, health=stack.health, intents=stack.intents):
@@ -140,7 +147,7 @@ async def _demo(
     say("[bold]PA demo[/bold]: built-in Tradovate simulator on 127.0.0.1 -> PA -> reference U -> Paper -> OE")
     db_path = out_dir / "u.sqlite"
     ok = True
-    async with embedded_simulator(demo_settings) as endpoints:
+    async with embedded_simulator(demo_settings, credentials) as endpoints:
         say(f"  simulator: REST {endpoints[0]}  trading {endpoints[1]}  market data {endpoints[2]}")
         stack = build_inproc_stack(demo_settings, credentials, endpoints)
         async with ReferenceSystem(db_path, facts=stack.facts, health=stack.health, intents=stack.intents) as system:
