@@ -214,6 +214,10 @@ async def running(
             try:
                 yield harness
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                if task.done():  # it ended by itself (a test that expects the PA to stop): already observed
+                    if not task.cancelled():
+                        task.exception()
+                else:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task

@@ -27,6 +27,7 @@ class HealthReason(StrEnum):
     SHUTDOWN_QUOTA = "shutdown_quota"
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a reason code, not a secret
     AUTH_FAILED = "auth_failed"
+    CONFIG_ERROR = "config_error"  # e.g. a configured symbol Tradovate does not know: fix the config
     PENALTY_WAIT = "penalty_wait"
     RATE_LIMITED = "rate_limited"
     CAPTCHA_REQUIRED = "captcha_required"

@@ -133,7 +133,8 @@ class TradovatePlatform:
             try:
                 await tokens.access_token()
                 reference = await load_reference_data(rest, self.settings)
-            except UnknownSymbol:
+            except UnknownSymbol as exc:  # a configuration error: retrying cannot help
+                self._health.raise_condition(STARTUP_KEY, HealthReason.CONFIG_ERROR, HealthState.DOWN, detail=str(exc))
                 raise
             except (TradovateError, aiohttp.ClientError, OSError) as exc:
                 self._health.raise_condition(

@@ -1,0 +1,68 @@
+"""Wire faults through the whole PA: malformed, duplicated, reordered and co-batched frames lose nothing;
+an unknown configured symbol stops the PA with an error naming it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import pytest
+
+from platform_adapter.config import InstrumentSettings
+from platform_adapter.mic import AckStatus, FactKind, HealthState, OrderAction, Stream
+from platform_adapter.tradovate.errors import UnknownSymbol
+
+from .harness import ACCOUNT_ID, running
+
+
+async def test_a_malformed_frame_is_forwarded_as_an_undecodable_fact_and_the_socket_lives_on() -> None:
+    async with running() as h:
+        await h.up()
+        h.sim.faults.malformed_frame("md", text="a[{not json")
+        await h.sim.step_market(20)
+        await h.drained()
+        undecodable = h.facts_of(FactKind.UNDECODABLE)
+        assert len(undecodable) == 1
+        assert msgspec.json.decode(bytes(undecodable[0].payload)) == "a[{not json"  # the raw text, kept
+        assert h.stack.platform.md.epoch == 1  # type: ignore[union-attr]  # no reconnect needed
+        assert h.stack.adapter.health.state is HealthState.UP
+
+
+async def test_duplicated_and_reordered_frames_are_forwarded_exactly_as_sent() -> None:
+    async with running() as h:
+        await h.up()
+        h.sim.faults.duplicate_frames("md", n=3)
+        h.sim.faults.reorder_frames("md", n=2)
+        await h.sim.step_market(40)
+        await h.drained()
+        sent = [m.text.encode() for m in h.sim.sent_messages(kind="md")]
+        received = [bytes(f.payload) for f in h.u_facts() if f.connection == "md" and f.kind is not FactKind.GAP]
+        assert received == sent  # duplicates kept, the platform's order kept: the PA never de-duplicates
+        assert len(received) > len(set(received))
+
+
+async def test_a_response_co_batched_with_events_is_matched_and_every_message_forwarded() -> None:
+    async with running() as h:
+        await h.up()
+        h.sim.faults.co_batch("trading", n=1)
+        ack = await h.oe.submit_market(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1)
+        assert ack.status is AckStatus.ACCEPTED
+        assert ack.platform_order_id is not None
+        await h.drained()
+        frames = [f.text for f in h.sim.sent_frames(kind="trading") if f.text.startswith("a[")]
+        assert any('"i":' in text and '"e":"props"' in text for text in frames)  # really co-batched
+        sent = [m.text.encode() for m in h.sim.sent_messages(kind="trading")]
+        received = [bytes(f.payload) for f in h.u_facts() if f.connection == "trading" and f.kind is not FactKind.GAP]
+        assert received == sent
+
+
+async def test_an_unknown_configured_symbol_stops_the_pa_with_an_error_naming_it() -> None:
+    instruments = (InstrumentSettings(symbol="ESZ6"), InstrumentSettings(symbol="ZZZ9"))
+    async with running(instruments=instruments) as h:
+        with pytest.raises(ExceptionGroup) as info:
+            await asyncio.wait_for(asyncio.shield(h.pa_task), timeout=10)
+        errors = info.value.exceptions
+        assert any(isinstance(e, UnknownSymbol) and "ZZZ9" in str(e) for e in errors)
+        assert h.stack.adapter.health.state is HealthState.DOWN
+        assert "ZZZ9" in h.stack.adapter.health.current.detail
+        assert not any(f.stream is Stream.QUOTE for f in h.u_facts())
