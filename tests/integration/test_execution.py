@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import json
 import pathlib
 
 import pytest
@@ -21,6 +22,7 @@ from platform_adapter.mic import (
     ResetKill,
     Stream,
     SubmitOrder,
+    TimeInForce,
 )
 
 from .harness import ACCOUNT_ID, Harness, running
@@ -223,3 +225,37 @@ async def test_acceptance_D_sim_mode_refuses_every_intent_while_market_data_flow
         assert h.sim.received_requests("order/placeorder") == []
         assert h.sim.connections("trading") == []  # market ingress only
         assert {f.mode.value for f in h.u_facts()} == {"SIM"}
+
+
+@pytest.mark.parametrize(
+    ("order_type", "tif", "price_offset", "stop_offset"),
+    [
+        (OrderType.STOP, TimeInForce.GTC, None, 50.0),
+        (OrderType.STOP_LIMIT, TimeInForce.DAY, 50.25, 50.0),
+        (OrderType.LIMIT, TimeInForce.IOC, -50.0, None),
+        (OrderType.LIMIT, TimeInForce.FOK, -50.0, None),
+    ],
+)
+async def test_acceptance_D_every_order_type_and_time_in_force_reaches_the_platform_as_specified(
+    order_type: OrderType, tif: TimeInForce, price_offset: float | None, stop_offset: float | None
+) -> None:
+    async with running() as h:
+        await h.up()
+        base = round(last_price(h) * 4) / 4
+        intent = order(
+            f"{order_type.value}-{tif.value}",
+            order_type=order_type,
+            time_in_force=tif,
+            price=None if price_offset is None else base + price_offset,
+            stop_price=None if stop_offset is None else base + stop_offset,
+        )
+        ack = await h.stack.intents.call(intent, OE_IDENTITY)
+        assert ack.status is AckStatus.ACCEPTED, ack
+        body = json.loads(h.sim.received_requests("order/placeorder")[0].body)
+        assert body["orderType"] == order_type.value
+        assert body["timeInForce"] == tif.value
+        assert body["isAutomated"] is True
+        assert body["clOrdId"] == intent.intent_id
+        assert body.get("price") == intent.price
+        assert body.get("stopPrice") == intent.stop_price
+        assert {"accountId", "accountSpec", "symbol", "action", "orderQty"} <= set(body)  # the spec 3.1 body
