@@ -93,7 +93,9 @@ async def test_acceptance_C_reconnect_mid_minute_reports_the_gap_and_backfills_t
         assert chart_gaps[0].last_seen_platform_ts is not None
         assert (chart_gaps[0].from_epoch, chart_gaps[0].to_epoch) == (1, 2)
         assert quote_gaps[0].backfill == "none"
-        assert any(f.backfill for f in h.u_facts() if f.stream is Stream.CHART_BAR)
+        chart_bars = [f for f in h.u_facts() if f.stream is Stream.CHART_BAR and f.kind is FactKind.MARKET]
+        assert any(f.backfill for f in chart_bars)
+        assert all(f.historical for f in chart_bars if f.backfill)  # only the re-requested history is backfill
         # U's bars equal the simulator's own bars for the whole period, the outage included.
         spec = next(c for c in h.sim.config.contracts if c.id == ESZ6_ID)
         expected = {

@@ -153,8 +153,9 @@ class MarketDataFeed:
             realtime = ids.realtime_id if ids.realtime_id is not None else ids.subscription_id
             for sub_id, historical in ((ids.historical_id, True), (realtime, False)):
                 if sub_id is not None:
+                    # Only the history part of a post-reconnect subscription is backfill; its realtime part is new.
                     self._builder.charts[(connection_id, sub_id)] = ChartRoute(
-                        instrument.symbol, instrument.contract_id, spec.label, historical, backfill
+                        instrument.symbol, instrument.contract_id, spec.label, historical, backfill and historical
                     )
 
         response = await socket.request(
