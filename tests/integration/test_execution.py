@@ -259,3 +259,14 @@ async def test_acceptance_D_every_order_type_and_time_in_force_reaches_the_platf
         assert body.get("price") == intent.price
         assert body.get("stopPrice") == intent.stop_price
         assert {"accountId", "accountSpec", "symbol", "action", "orderQty"} <= set(body)  # the spec 3.1 body
+
+
+async def test_an_order_during_a_penalty_cool_down_fails_unsent_and_a_penalized_order_is_unknown() -> None:
+    async with running() as h:
+        await h.up()
+        h.sim.faults.penalty(n=1, seconds=30, endpoint="order/placeorder")
+        first = await h.stack.intents.call(order("penalized"), OE_IDENTITY)
+        assert (first.status, first.reason) == (AckStatus.UNKNOWN, AckReason.PENALTY)  # sent; not re-sent
+        second = await h.stack.intents.call(order("during-cool-down"), OE_IDENTITY)
+        assert (second.status, second.reason) == (AckStatus.FAILED, AckReason.PENALTY)  # refused before sending
+        assert len(h.sim.received_requests("order/placeorder")) == 1

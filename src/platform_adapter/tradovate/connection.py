@@ -34,6 +34,7 @@ from platform_adapter.tradovate.errors import (
     CaptchaRequired,
     ConnectionLost,
     NotConnected,
+    NotSent,
     PenaltyWait,
     RateLimited,
     RequestTimeout,
@@ -432,7 +433,12 @@ class TradovateSocket:
         while True:
             if self._ws is None or (require_ready and not self.ready.is_set()):
                 raise NotConnected(f"{self.role.value} socket is not connected")
-            await self._budget.acquire(wait=not mutating)
+            try:
+                await self._budget.acquire(wait=not mutating)
+            except (PenaltyWait, RateLimited, CaptchaRequired) as exc:
+                if mutating:  # an order must not wait silently, and nothing went out
+                    raise NotSent(f"{endpoint} not sent: {exc}", exc) from None
+                raise
             ws = self._ws
             if ws is None or ws.closed:
                 raise NotConnected(f"{self.role.value} socket is not connected")

@@ -48,6 +48,14 @@ class Unauthorized(TradovateError):
     """401: the token expired or was revoked."""
 
 
+class NotSent(TradovateError):
+    """A mutating request was refused locally before sending (penalty cool-down, lock-out): nothing was sent."""
+
+    def __init__(self, detail: str, cause: TradovateError) -> None:
+        super().__init__(detail)
+        self.cause = cause
+
+
 class NotConnected(TradovateError):
     """The socket is not connected and authorized: nothing was sent."""
 

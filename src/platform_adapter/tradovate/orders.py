@@ -36,7 +36,15 @@ from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.auth import TokenManager
 from platform_adapter.tradovate.connection import PenaltyTicket, TradovateSocket
 from platform_adapter.tradovate.contracts import ReferenceData
-from platform_adapter.tradovate.errors import ConnectionLost, NotConnected, RateLimited, RequestTimeout, TradovateError
+from platform_adapter.tradovate.errors import (
+    ConnectionLost,
+    NotConnected,
+    NotSent,
+    PenaltyWait,
+    RateLimited,
+    RequestTimeout,
+    TradovateError,
+)
 from platform_adapter.tradovate.facts import FactBuilder, RequestRoute
 from platform_adapter.tradovate.protocol import Response, encode_body
 from platform_adapter.tradovate.user_sync import UserSync
@@ -193,6 +201,9 @@ class OrderExecutor:
             )
         except NotConnected as exc:
             return _Outcome(AckStatus.FAILED, AckReason.DISCONNECTED, f"not sent: {exc}")
+        except NotSent as exc:
+            reason = AckReason.PENALTY if isinstance(exc.cause, PenaltyWait) else AckReason.RATE_LIMITED
+            return _Outcome(AckStatus.FAILED, reason, str(exc))
         except RequestTimeout:
             return _Outcome(
                 AckStatus.UNKNOWN,
