@@ -46,12 +46,12 @@ async def test_a_429_locks_every_request_out_and_reports_pa_down() -> None:
         assert len(h.sim.received_requests("account/list")) == 1  # the shared budget holds every request
 
 
-async def test_the_token_is_renewed_before_it_lapses() -> None:
-    async with running(sim_overrides={"token_lifetime_s": 1200.0}) as h:
+async def test_the_token_is_renewed_fifteen_minutes_before_it_lapses() -> None:
+    async with running(sim_overrides={"token_lifetime_s": 5400.0}) as h:  # Tradovate's 90-minute token
         await h.up()
-        await h.advance(290.0, step=5.0)
+        await h.advance(4470.0, step=30.0)
         assert h.sim.received_requests("auth/renewaccesstoken") == []
-        await h.advance(20.0, step=5.0)
+        await h.advance(60.0, step=30.0)
         await h.until(lambda: len(h.sim.received_requests("auth/renewaccesstoken")) == 1, what="renewal")
         assert h.stack.adapter.health.state is HealthState.UP
         assert len(h.sim.received_requests("auth/accesstokenrequest")) == 1  # renewed, not a new session
@@ -67,3 +67,28 @@ async def test_a_revoked_token_is_replaced_and_the_sockets_reauthorize() -> None
         assert len(h.sim.received_requests("auth/accesstokenrequest")) == 2
         authorizes = [r for r in h.sim.received_frames() if r.text.startswith("authorize\n")]
         assert len(authorizes) >= 4
+
+
+async def test_a_short_lived_token_is_renewed_half_way_not_in_a_loop() -> None:
+    async with running(sim_overrides={"token_lifetime_s": 600.0}) as h:  # shorter than the 15 min renew-ahead
+        await h.up()
+        await h.advance(290.0, step=5.0)
+        assert h.sim.received_requests("auth/renewaccesstoken") == []
+        await h.advance(20.0, step=5.0)
+        await h.until(lambda: len(h.sim.received_requests("auth/renewaccesstoken")) == 1, what="renewal")
+        await h.advance(60.0, step=5.0)
+        assert len(h.sim.received_requests("auth/renewaccesstoken")) == 1  # once per half-life, no storm
+
+
+async def test_a_dead_connections_routes_are_forgotten() -> None:
+    async with running() as h:
+        await h.up()
+        builder = h.stack.platform.builder
+        assert builder is not None
+        for _ in range(3):
+            await h.sim.faults.close_sockets("md")
+            await h.until(lambda: not h.stack.platform.md.ready.is_set(), what="md down")  # type: ignore[union-attr]
+            await h.advance(5.0)
+            await h.up()
+        live = {key[0] for key in builder.charts}
+        assert live == {h.stack.platform.md.context.connection_id}  # type: ignore[union-attr]

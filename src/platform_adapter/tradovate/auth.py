@@ -50,6 +50,7 @@ class TokenManager:
         self._token: str | None = None
         self._md_token: str | None = None
         self._expires_at = 0.0  # monotonic
+        self._lifetime_s = _DEFAULT_LIFETIME_S
         self._inflight: asyncio.Task[None] | None = None
         self.user_id: int | None = None
         self.user_name: str | None = None
@@ -81,7 +82,10 @@ class TokenManager:
             if self._token is None:
                 await self._clock.sleep(1.0)
                 continue
-            wait = self._expires_at - self._clock.monotonic() - self._settings.heartbeat.token_renew_before_s
+            # Renew `token_renew_before_s` ahead, but never sooner than half-way through the token's life:
+            # a short-lived token must not be renewed in a loop.
+            ahead = min(self._settings.heartbeat.token_renew_before_s, self._lifetime_s / 2)
+            wait = self._expires_at - self._clock.monotonic() - ahead
             if wait > 0:
                 await self._clock.sleep(min(wait, 60.0))
                 continue
@@ -151,7 +155,8 @@ class TokenManager:
         self._md_token = response.md_access_token or (self._md_token if renewal else None)
         redactor().add(t for t in (self._token, self._md_token) if t)  # tokens are secrets too
         self._rest.token = self._token
-        self._expires_at = self._clock.monotonic() + _lifetime_s(response.expiration_time, self._clock)
+        self._lifetime_s = _lifetime_s(response.expiration_time, self._clock)
+        self._expires_at = self._clock.monotonic() + self._lifetime_s
         if response.user_id is not None:
             self.user_id = response.user_id
         if response.name:

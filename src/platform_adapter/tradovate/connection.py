@@ -267,6 +267,7 @@ class TradovateSocket:
             with contextlib.suppress(Exception):
                 await ws.close()
             self._ws = None
+            self._builder.forget_connection(self._ctx.connection_id)  # its requests and charts died with it
         reason, detail = self._close_reason or (HealthReason.SOCKET_CLOSED, "closed by the platform")
         return self._loss(reason, detail, epoch)
 

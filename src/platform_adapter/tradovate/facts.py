@@ -87,6 +87,12 @@ class FactBuilder:
         self.on_props: Callable[[PropsHead, Event], None] | None = None
         self.counters = FactCounters()
 
+    def forget_connection(self, connection_id: str) -> None:
+        """Drop the request and chart routes of a closed connection (no message can arrive on it any more)."""
+        for table in (self.requests, self.charts):
+            for key in [k for k in table if k[0] == connection_id]:
+                del table[key]
+
     # -- messages -------------------------------------------------------------------------------
 
     def message(self, ctx: SocketContext, recv_ts: int, message: Message) -> None:

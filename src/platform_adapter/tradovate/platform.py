@@ -19,7 +19,7 @@ from platform_adapter.tradovate.backoff import Backoff
 from platform_adapter.tradovate.budget import RequestBudget
 from platform_adapter.tradovate.connection import Role, TradovateSocket
 from platform_adapter.tradovate.contracts import ReferenceData, load_reference_data
-from platform_adapter.tradovate.errors import TradovateError, UnknownSymbol
+from platform_adapter.tradovate.errors import TradovateError, Unauthorized, UnknownSymbol
 from platform_adapter.tradovate.facts import FactBuilder
 from platform_adapter.tradovate.market_data import MarketDataFeed
 from platform_adapter.tradovate.orders import OrderExecutor
@@ -137,6 +137,8 @@ class TradovatePlatform:
                 self._health.raise_condition(STARTUP_KEY, HealthReason.CONFIG_ERROR, HealthState.DOWN, detail=str(exc))
                 raise
             except (TradovateError, aiohttp.ClientError, OSError) as exc:
+                if isinstance(exc, Unauthorized):  # the token was refused: the next attempt asks for a new one
+                    tokens.invalidate()
                 self._health.raise_condition(
                     STARTUP_KEY,
                     HealthReason.CONNECTING,
