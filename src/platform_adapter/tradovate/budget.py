@@ -36,6 +36,13 @@ class RequestBudget:
         """Seconds left of the current penalty cool-down."""
         return max(0.0, self._cooldown_until - self._clock.monotonic())
 
+    @property
+    def lockout_remaining(self) -> float:
+        """Seconds left of a 429 / captcha lock-out (0 when not locked out)."""
+        if self._lock_error is None:
+            return 0.0
+        return max(0.0, self._locked_until - self._clock.monotonic())
+
     async def acquire(self, *, wait: bool = True) -> None:
         """Wait out a penalty cool-down (or raise PenaltyWait); raise while locked out."""
         now = self._clock.monotonic()

@@ -182,6 +182,8 @@ class TradovateSocket:
                     ),
                 )
             delay = self._backoff_settings.max_s if self._quota_shutdown else self._backoff.delay(attempt)
+            # Locked out (429 / captcha): every connect would authorize against Tradovate for nothing; wait it out.
+            delay = max(delay, self._budget.lockout_remaining)
             self._quota_shutdown = False
             attempt += 1
             _log.info("reconnect_wait", socket=self.role.value, attempt=attempt, delay_s=round(delay, 3))
