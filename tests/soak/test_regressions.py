@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+from typing import Any
+
 from platform_adapter.mic import HealthReason, HealthState
+from platform_adapter.sim import TradovateSim
 from platform_adapter.tradovate.budget import LOCKOUT_S
 from tests.integration.harness import running
 
@@ -24,3 +29,38 @@ async def test_sockets_lost_during_a_429_lockout_wait_it_out_instead_of_reconnec
         assert h.stack.adapter.health.state is HealthState.DOWN
         await h.advance(LOCKOUT_S - 600.0 + 10.0, step=30.0)
         await h.up(timeout=15)
+
+
+async def test_an_unanswered_authorize_leaves_no_orphaned_future_behind() -> None:
+    """Soak seeds 16 and 23: an authorize that timed out left its future registered; the loss then failed it,
+    nobody awaited it, and asyncio logged "Future exception was never retrieved" (an unhandled error)."""
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: unhandled.append(context))
+    silenced: list[int] = []
+
+    def hold_the_first_authorize_reply(sim: TradovateSim) -> None:
+        record = sim.recorder.record_inbound
+
+        def record_and_hold(conn_id: int, kind: Any, text: str) -> None:
+            record(conn_id, kind, text)
+            if kind == "trading" and text.startswith("authorize\n") and not silenced:
+                silenced.append(conn_id)
+                sim.faults.silence(conn_id)
+
+        sim.recorder.record_inbound = record_and_hold  # type: ignore[method-assign]
+
+    try:
+        async with running(arm=hold_the_first_authorize_reply) as h:
+            await h.until(lambda: bool(silenced), what="the first authorize")
+            await h.advance(6.0)  # past the 5 s request timeout: the trading socket gives up and reconnects
+            await h.advance(5.0)
+            await h.up()
+            trading = h.stack.platform.trading
+            assert trading is not None and trading.epoch == 2
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert [c.get("message") for c in unhandled] == []

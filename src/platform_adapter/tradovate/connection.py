@@ -297,9 +297,13 @@ class TradovateSocket:
         future = self._register(request_id)
         ws = self._ws
         assert ws is not None
-        await ws.send_str(encode_authorize(request_id, token))
-        response = await self._until_reader_ends(reader, self._wait(future, self._hb.request_timeout_s, "authorize"))
-        self._pending.pop(request_id, None)
+        try:
+            await ws.send_str(encode_authorize(request_id, token))
+            response = await self._until_reader_ends(
+                reader, self._wait(future, self._hb.request_timeout_s, "authorize")
+            )
+        finally:  # also on a timeout: a future left registered would be failed later with nobody awaiting it
+            self._pending.pop(request_id, None)
         if response.status != 200:
             raise Unauthorized(f"authorize refused with status {response.status}")
 
