@@ -30,7 +30,7 @@ from rich.console import Console
 from .corpus import Corpus, build_corpus
 from .logs import pa_logging
 from .loop import loop_name
-from .machine import describe_machine
+from .machine import describe_machine, load_average
 from .report import generated_block, print_results, write_report
 from .results import BenchResult, Row, Verdict
 
@@ -116,6 +116,7 @@ def run_bench(*, quick: bool = False, only: list[str] | None = None, out: Path =
     console.print(
         f"[bold]PA benchmarks[/bold] ({'quick' if quick else 'full'}): {', '.join(selected)} on {loop_name()}"
     )
+    load_before = load_average()
     corpus = build_corpus()
     results: list[BenchResult] = []
     with tempfile.TemporaryDirectory(prefix="pa-bench-") as scratch_dir:
@@ -127,7 +128,7 @@ def run_bench(*, quick: bool = False, only: list[str] | None = None, out: Path =
                 results.append(_run_one(ctx, name, title, bench))
     elapsed = time.perf_counter() - started
     print_results(console, results)
-    machine = describe_machine(loop_name())
+    machine = describe_machine(loop_name()).with_load(load_before)
     write_report(out, generated_block(results, machine, _command_line(quick, only, out), elapsed))
     console.print(f"written to {out} in {elapsed:.0f} s")
     verdicts = {row.verdict for result in results for row in result.rows}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +22,11 @@ class Machine:
     event_loop: str
     libraries: str
     date: str
+    load: str = ""
+
+    def with_load(self, before: str) -> Machine:
+        """The same machine with the load average before and after the run (a busy machine skews figures)."""
+        return replace(self, load=f"{before} before, {load_average()} after")
 
     def markdown(self) -> str:
         """Bullet lines for the report."""
@@ -32,6 +37,7 @@ class Machine:
                 f"- **Python**: {self.python} on {self.system}; event loop {self.event_loop}",
                 f"- **Libraries**: {self.libraries}",
                 f"- **Date**: {self.date}",
+                f"- **Load average** (1/5/15 min): {self.load or load_average()}",
             ]
         )
 
@@ -57,6 +63,15 @@ def _ram_gib() -> float:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     except (ValueError, OSError):
         return 0.0
+
+
+def load_average() -> str:
+    """`1.02/0.80/0.55`: the 1, 5 and 15 minute load averages (other work on the machine shows here)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f}/{five:.2f}/{fifteen:.2f}"
 
 
 def _version(package: str) -> str:
