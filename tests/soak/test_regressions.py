@@ -64,3 +64,19 @@ async def test_an_unanswered_authorize_leaves_no_orphaned_future_behind() -> Non
     finally:
         loop.set_exception_handler(previous)
     assert [c.get("message") for c in unhandled] == []
+
+
+async def test_a_refused_market_data_token_is_replaced_when_only_the_md_socket_reconnects() -> None:
+    """Soak seed 119 (1500 steps): tokens expired, then only the md socket reconnected; its authorize got 401 with
+    the mdAccessToken, which `invalidate` did not recognise, so the md socket retried the dead token forever."""
+    async with running() as h:
+        await h.up()
+        h.sim.faults.expire_tokens()
+        await h.sim.faults.close_sockets("md")
+        await h.until(lambda: h.stack.adapter.health.state is not HealthState.UP, what="md down")
+        for _ in range(4):
+            await h.advance(5.0)
+        await h.up()
+        md = h.stack.platform.md
+        assert md is not None and md.ready.is_set()
+        assert len(h.sim.received_requests("auth/accesstokenrequest")) == 2  # one fresh token, not a retry loop

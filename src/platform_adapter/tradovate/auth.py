@@ -70,8 +70,11 @@ class TokenManager:
         return self._md_token or token
 
     def invalidate(self, token: str | None = None) -> None:
-        """Forget a token the platform refused (revoked, expired), so the next caller gets a fresh one."""
-        if token is None or token == self._token:
+        """Forget a token the platform refused (revoked, expired), so the next caller gets a fresh one.
+
+        `token` may be the access token or its market-data twin: either one refused means the pair is dead.
+        """
+        if token is None or token in (self._token, self._md_token):
             self._token = None
             self._md_token = None
             self._rest.token = None
