@@ -60,6 +60,7 @@ def probe_command(
         duration_s=duration,
         window_s=window,
         close_wait_s=close_wait,
+        quiet_s=min(ProbeOptions.quiet_s, window),  # P6: a split snapshot's parts come within this
         heartbeat_s=settings.heartbeat.client_interval_s,
         allow_orders=allow_orders,
         force_live=force_live,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Callable
 
 from platform_adapter.sim.config import DEFAULT_PASSWORD, DEFAULT_USER, SimConfig
+from platform_adapter.sim.replay import serve_replay
+from platform_adapter.sim.replay_script import CaptureError
 from platform_adapter.sim.schedule import load_schedule
 from platform_adapter.sim.server import TradovateSim
 
@@ -55,8 +58,21 @@ def sim_command(
     tick_interval: float = 0.25,
     history_hours: float = 4.0,
     faults: str | None = None,
+    replay: str | None = None,
+    replay_speed: float = 1.0,
 ) -> None:
-    """Serve a Tradovate simulator on 127.0.0.1 until Ctrl-C (tick_interval 0 = market moves only on request)."""
+    """Serve a Tradovate simulator on 127.0.0.1 until Ctrl-C (tick_interval 0 = market moves only on request).
+
+    With `--replay capture.jsonl` it serves that recorded session instead (`replay_speed` 0 = as fast as possible).
+    """
+    if replay is not None:
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(serve_replay(replay, replay_speed, port, md_port))
+        except CaptureError as exc:
+            print(f"pa sim: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        return
     config = SimConfig(
         seed=seed,
         user=user,
