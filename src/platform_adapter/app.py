@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import shutil
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from platform_adapter.core.adapter import PlatformAdapter
 from platform_adapter.core.clock import Clock, SystemClock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.mic import AckStatus, HealthState, OrderAction
+from platform_adapter.operator import FactTap, OperatorSession
 from platform_adapter.telemetry import configure_logging, get_logger
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.inproc import InProcFactChannel, InProcHealthChannel, InProcIntentChannel
@@ -47,15 +49,20 @@ def build_inproc_stack(
     clock: Clock | None = None,
     rng: random.Random | None = None,
     fact_queue_size: int = 10_000,
+    tap: FactTap | None = None,
 ) -> InProcStack:
-    """Build (not start) a PA whose facts, health and intents travel over in-process channels."""
+    """Build (not start) a PA whose facts, health and intents travel over in-process channels.
+
+    `tap` (the operator view's) sees each batch after the transport accepted it.
+    """
     clock = clock or SystemClock()
     facts = InProcFactChannel(maxsize=fact_queue_size)
     health_channel = InProcHealthChannel()
     intents = InProcIntentChannel()
     health = HealthMonitor(clock, health_channel)
     platform = TradovatePlatform(settings, credentials, health, clock, endpoints=endpoints, rng=rng)
-    adapter = PlatformAdapter(settings, platform, health, facts, intents, clock)
+    sink = tap.wrap(facts, clock) if tap is not None else facts
+    adapter = PlatformAdapter(settings, platform, health, sink, intents, clock)
     return InProcStack(adapter, platform, facts, health_channel, intents)
 
 
@@ -103,18 +110,35 @@ def run_pa(settings: Settings, credentials: Credentials, *, tui: bool, transport
     if chosen != "inproc":
         print(f"pa: transport {chosen!r} is not available yet (NATS transport: tracker issue 8)")
         return 2
-    configure_logging(level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values())
-    return asyncio.run(_run_pa(settings, credentials))
+    with contextlib.ExitStack() as files:
+        # With the live view on, the JSON logs go to <log_dir>/pa.jsonl only (the view owns the terminal).
+        stream = files.enter_context(open(os.devnull, "w", encoding="utf-8")) if tui else None
+        configure_logging(
+            level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values(), stream=stream
+        )
+        return asyncio.run(_run_pa(settings, credentials, tui=tui))
 
 
-async def _run_pa(settings: Settings, credentials: Credentials) -> int:
+async def _run_pa(settings: Settings, credentials: Credentials, *, tui: bool = False) -> int:
     from platform_adapter.reference import ReferenceSystem
 
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     async with _endpoints(settings, credentials) as endpoints:
-        stack = build_inproc_stack(settings, credentials, endpoints)
+        tap = FactTap()
+        stack = build_inproc_stack(settings, credentials, endpoints, tap=tap)
         db_path = settings.log_dir / "u.sqlite"
-        async with ReferenceSystem(db_path, facts=stack.facts, health=stack.health, intents=stack.intents):
+        async with (
+            ReferenceSystem(db_path, facts=stack.facts, health=stack.health, intents=stack.intents),
+            OperatorSession.attach(
+                stack.adapter,
+                stack.platform,
+                tap,
+                console=Console(),
+                tui=tui,
+                port=settings.metrics_port or None,  # 0 = no endpoints
+                title=f"Platform Adapter  logs {settings.log_dir / 'pa.jsonl'}",
+            ),
+        ):
             with contextlib.suppress(asyncio.CancelledError):
                 await stack.adapter.run()
     return 0
@@ -129,15 +153,21 @@ def run_demo(settings: Settings, credentials: Credentials, *, tui: bool, duratio
         configure_logging(
             level=settings.log_level, log_dir=out_dir, secrets=credentials.secret_values(), stream=log_stream
         )
-        console = Console(highlight=False, width=140)
+        console = Console(highlight=False, width=None if tui else 140)
         try:
-            return asyncio.run(_demo(settings, credentials, console, out_dir, duration_s))
+            return asyncio.run(_demo(settings, credentials, console, out_dir, duration_s, tui=tui))
         except KeyboardInterrupt:
             return 0
 
 
 async def _demo(
-    settings: Settings, credentials: Credentials, console: Console, out_dir: Path, duration_s: float
+    settings: Settings,
+    credentials: Credentials,
+    console: Console,
+    out_dir: Path,
+    duration_s: float,
+    *,
+    tui: bool = False,
 ) -> int:
     from platform_adapter.reference import ReferenceSystem
 
@@ -149,8 +179,21 @@ async def _demo(
     ok = True
     async with embedded_simulator(demo_settings, credentials) as endpoints:
         say(f"  simulator: REST {endpoints[0]}  trading {endpoints[1]}  market data {endpoints[2]}")
-        stack = build_inproc_stack(demo_settings, credentials, endpoints)
-        async with ReferenceSystem(db_path, facts=stack.facts, health=stack.health, intents=stack.intents) as system:
+        tap = FactTap()
+        stack = build_inproc_stack(demo_settings, credentials, endpoints, tap=tap)
+        async with (
+            ReferenceSystem(db_path, facts=stack.facts, health=stack.health, intents=stack.intents) as system,
+            OperatorSession.attach(
+                stack.adapter,
+                stack.platform,
+                tap,
+                console=console,
+                tui=tui,
+                port=demo_settings.metrics_port,  # 0 here means a free port, printed below
+                title="PA demo  simulator -> PA -> U -> Paper -> OE",
+            ) as operator,
+        ):
+            say(f"  operator endpoints: {operator.url}/metrics  {operator.url}/healthz")
             pa = asyncio.create_task(stack.adapter.run(), name="pa")
             try:
                 ok = await _round_trip(stack, system, demo_settings, console, db_path)

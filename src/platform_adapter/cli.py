@@ -126,9 +126,26 @@ def bench() -> None:
 
 
 @app.command()
-def acceptance() -> None:
+def acceptance(
+    out: Annotated[Path, typer.Option(help="Directory for report.html / report.md.")] = Path("artifacts/acceptance"),
+    select: Annotated[
+        str | None, typer.Option("--select", "-k", help="Only tests matching this pytest -k expression.")
+    ] = None,
+    tests: Annotated[
+        Path | None, typer.Option(help="The acceptance tests (default: tests/integration of the tree).")
+    ] = None,
+) -> None:
     """Run acceptance tests A-E against the simulator and write artifacts/acceptance/report.html."""
-    _not_yet("pa acceptance", 11)
+    from rich.console import Console
+
+    from platform_adapter.acceptance import AcceptanceSetupError, run_acceptance
+
+    try:
+        code = run_acceptance(out_dir=out, console=Console(file=sys.stdout), tests_dir=tests, select=select)
+    except AcceptanceSetupError as exc:
+        typer.echo(f"pa: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
 
 
 @app.command()
