@@ -80,3 +80,35 @@ async def test_a_refused_market_data_token_is_replaced_when_only_the_md_socket_r
         md = h.stack.platform.md
         assert md is not None and md.ready.is_set()
         assert len(h.sim.received_requests("auth/accesstokenrequest")) == 2  # one fresh token, not a retry loop
+
+
+async def test_a_socket_closed_right_after_its_open_frame_is_a_lost_connection_not_a_crash() -> None:
+    """Soak seeds 26, 53, 66 and 69 (1000 steps): the platform closed a fresh socket just after `o`; sending
+    `authorize` raised ClientConnectionResetError out of the socket supervisor and the whole PA stopped."""
+    closed: list[int] = []
+
+    def close_the_first_trading_socket_after_open(sim: TradovateSim) -> None:
+        add = sim.registry.add
+
+        def add_and_arm(conn: Any) -> None:
+            add(conn)
+            if conn.kind == "trading" and not closed:
+                closed.append(conn.id)
+                send_open = conn.send_open
+
+                def open_then_close() -> None:
+                    send_open()
+                    conn.close_when_sent(3000, "Go away!")
+
+                conn.send_open = open_then_close
+
+        sim.registry.add = add_and_arm  # type: ignore[method-assign]
+
+    async with running(arm=close_the_first_trading_socket_after_open) as h:
+        await h.until(lambda: bool(closed), what="the first trading socket")
+        for _ in range(3):
+            await h.advance(2.0)
+        await h.up()
+        assert not h.pa_task.done()
+        trading = h.stack.platform.trading
+        assert trading is not None and trading.epoch >= 2

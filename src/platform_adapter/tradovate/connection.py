@@ -298,7 +298,10 @@ class TradovateSocket:
         ws = self._ws
         assert ws is not None
         try:
-            await ws.send_str(encode_authorize(request_id, token))
+            try:
+                await ws.send_str(encode_authorize(request_id, token))
+            except (ConnectionError, RuntimeError) as exc:  # closed by the platform right after `o`
+                raise ConnectionLost(f"socket closed before authorize could be sent: {exc}") from None
             response = await self._until_reader_ends(
                 reader, self._wait(future, self._hb.request_timeout_s, "authorize")
             )
