@@ -90,17 +90,17 @@ async def test_a_socket_closed_right_after_its_open_frame_is_a_lost_connection_n
     def close_the_first_trading_socket_after_open(sim: TradovateSim) -> None:
         add = sim.registry.add
 
-        def add_and_arm(conn: Any) -> None:
-            add(conn)
-            if conn.kind == "trading" and not closed:
-                closed.append(conn.id)
-                send_open = conn.send_open
+        def add_and_arm(connection: Any) -> None:
+            add(connection)
+            if connection.kind == "trading" and not closed:
+                closed.append(connection.id)
+                send_open = connection.send_open
 
                 def open_then_close() -> None:
                     send_open()
-                    conn.close_when_sent(3000, "Go away!")
+                    connection.close_when_sent(3000, "Go away!")
 
-                conn.send_open = open_then_close
+                connection.send_open = open_then_close
 
         sim.registry.add = add_and_arm  # type: ignore[method-assign]
 
