@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
+LOOP_ENV = "PA_BENCH_LOOP"
+"""Set to `asyncio` to measure on the stdlib loop (the default is uvloop when installed)."""
+
+
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's loop factory, or None (the stdlib loop) when uvloop is not installed."""
+    """uvloop's loop factory, or None (the stdlib loop) when uvloop is not installed or PA_BENCH_LOOP=asyncio."""
+    if os.environ.get(LOOP_ENV, "").strip().lower() == "asyncio":
+        return None
     try:
         import uvloop
     except ImportError:
