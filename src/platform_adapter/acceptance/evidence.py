@@ -1,10 +1,11 @@
 """Evidence of acceptance runs: what each PA run inside a test did, read from the PA's own state.
 
 `EvidenceRecorder.instrument()` wraps `PlatformAdapter` for the duration of an acceptance run (and only
-there): each adapter built gets a `FactTap` on its fact sink, and each `run()` gets a sampler task that
-reads the outbox and health every few milliseconds of wall time. When the run ends, the recorder keeps a
-final `StatusSnapshot`-style summary, the health signals the PA published to OE, and the samples. The
-tests themselves are not changed: they run exactly as `pytest tests/integration` runs them.
+there): each adapter built gets a `FactTap` on its fact sink, and each `run()` samples the outbox and the
+last health signal published to OE, every few milliseconds of wall time and every few facts put (a test
+that keeps the event loop busy would starve a timer alone). When the run ends, the recorder keeps the
+PA's counters, the health signals it published to OE, and the samples. The tests themselves are not
+changed: they run exactly as `pytest tests/integration` runs them.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from platform_adapter.core.adapter import PlatformAdapter
-from platform_adapter.mic import HealthSignal
+from platform_adapter.mic import FactEnvelope, HealthSignal
 from platform_adapter.operator.snapshot import describe_intent, describe_platform_ids
 from platform_adapter.operator.tap import FactTap
 from platform_adapter.tradovate.platform import TradovatePlatform
 
 SAMPLE_PERIOD_S = 0.004
+SAMPLE_EVERY_FACTS = 8
 MAX_SAMPLES = 20_000
 
 
@@ -140,13 +142,25 @@ class EvidenceRecorder:
         @functools.wraps(original_run)
         async def run(adapter: PlatformAdapter) -> None:
             evidence = RunEvidence()
-            sampler = asyncio.create_task(recorder._sample(adapter, evidence), name="acceptance-sampler")
+            take = _Sampler(adapter, evidence)
+            outbox = adapter.outbox
+            put = outbox.put
+
+            def sampled_put(envelope: FactEnvelope) -> None:
+                put(envelope)
+                if outbox.counters.received % SAMPLE_EVERY_FACTS == 0:
+                    take()
+
+            setattr(outbox, "put", sampled_put)  # noqa: B010 - this instance only, for this run only
+            ticker = asyncio.create_task(recorder._tick(take), name="acceptance-sampler")
             try:
                 await original_run(adapter)
             finally:
-                sampler.cancel()
+                ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sampler
+                    await ticker
+                take()
+                del outbox.put
                 recorder._finish(adapter, evidence)
 
         @functools.wraps(original_sim_init)
@@ -169,22 +183,9 @@ class EvidenceRecorder:
             for cls, name, original in originals:
                 setattr(cls, name, original)
 
-    async def _sample(self, adapter: PlatformAdapter, evidence: RunEvidence) -> None:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        outbox, health = adapter.outbox, adapter.health
-        while len(evidence.samples) < MAX_SAMPLES:
-            signal = health.current
-            evidence.samples.append(
-                Sample(
-                    t_ms=(loop.time() - start) * 1000,
-                    received=outbox.counters.received,
-                    delivered=outbox.counters.delivered,
-                    depth=outbox.depth,
-                    state=signal.state.value,
-                    halt=signal.halt_required,
-                )
-            )
+    async def _tick(self, take: _Sampler) -> None:
+        while True:
+            take()
             await asyncio.sleep(self._sample_period_s)  # a wall-clock sampler, not test timing
 
     def _finish(self, adapter: PlatformAdapter, evidence: RunEvidence) -> None:
@@ -192,6 +193,32 @@ class EvidenceRecorder:
         fill_run_evidence(evidence, adapter, tap)
         if self.current is not None:
             self.current.runs.append(evidence)
+
+
+class _Sampler:
+    """Takes one `Sample` of a running PA: outbox counters and the last health signal OE received."""
+
+    def __init__(self, adapter: PlatformAdapter, evidence: RunEvidence) -> None:
+        self._adapter = adapter
+        self._samples = evidence.samples
+        self._loop = asyncio.get_running_loop()
+        self._start = self._loop.time()
+
+    def __call__(self) -> None:
+        if len(self._samples) >= MAX_SAMPLES:
+            return
+        outbox, health = self._adapter.outbox, self._adapter.health
+        signal = health.published[-1] if health.published else health.current
+        self._samples.append(
+            Sample(
+                t_ms=(self._loop.time() - self._start) * 1000,
+                received=outbox.counters.received,
+                delivered=outbox.counters.delivered,
+                depth=outbox.depth,
+                state=signal.state.value,
+                halt=signal.halt_required,
+            )
+        )
 
 
 def fill_run_evidence(evidence: RunEvidence, adapter: PlatformAdapter, tap: FactTap | None) -> None:

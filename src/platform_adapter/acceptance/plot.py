@@ -6,6 +6,7 @@ Hand-written SVG (no JS, no fonts or files fetched), so the report opens offline
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 
 from platform_adapter.acceptance.evidence import Sample
@@ -14,20 +15,53 @@ _W, _H = 820, 340
 _LEFT, _RIGHT, _TOP, _BOTTOM = 64, 70, 40, 56
 
 
-def rates(samples: Sequence[Sample], *, window: int = 6) -> tuple[list[float], list[float]]:
-    """Facts built and delivered per second at each sample, over the last `window` samples."""
-    built: list[float] = []
-    delivered: list[float] = []
-    for i, sample in enumerate(samples):
-        j = max(0, i - window)
-        dt = (sample.t_ms - samples[j].t_ms) / 1000
-        if i == 0 or dt <= 0:
-            built.append(0.0)
-            delivered.append(0.0)
+@dataclass(frozen=True, slots=True)
+class Bin:
+    """The samples of one slice of time: depth range, and facts built / delivered per second across it."""
+
+    t_ms: float  # end of the slice
+    depth_min: int
+    depth_max: int
+    built_per_s: float
+    delivered_per_s: float
+    halt: bool  # halt_required was published at some point in the slice
+
+
+def bin_samples(samples: Sequence[Sample], bins: int = 160) -> list[Bin]:
+    """Slices of equal time; rates are counter differences between the ends of consecutive slices.
+
+    The outbox is filled by readers and emptied in batches, so at full resolution its depth saw-tooths;
+    a slice keeps the range it covered rather than one arbitrary point of it.
+    """
+    if len(samples) < 2:
+        return []
+    t_end = max(samples[-1].t_ms, 1e-9)
+    width = t_end / bins
+    result: list[Bin] = []
+    previous = samples[0]
+    index = 0
+    for slot in range(1, bins + 1):
+        edge = slot * width
+        chunk: list[Sample] = []
+        while index < len(samples) and (samples[index].t_ms <= edge or slot == bins):
+            chunk.append(samples[index])
+            index += 1
+        if not chunk:
             continue
-        built.append((sample.received - samples[j].received) / dt)
-        delivered.append((sample.delivered - samples[j].delivered) / dt)
-    return built, delivered
+        last = chunk[-1]
+        dt = (last.t_ms - previous.t_ms) / 1000
+        result.append(
+            Bin(
+                t_ms=last.t_ms,
+                depth_min=min(s.depth for s in chunk),
+                depth_max=max(s.depth for s in chunk),
+                built_per_s=(last.received - previous.received) / dt if dt > 0 else 0.0,
+                delivered_per_s=(last.delivered - previous.delivered) / dt if dt > 0 else 0.0,
+                halt=any(s.halt for s in chunk),
+            )
+        )
+        previous = last
+    return result
 
 
 def _ticks(top: float, count: int = 5) -> list[float]:
@@ -68,9 +102,9 @@ def backpressure_svg(
         parts.append(f'<text x="{_LEFT}" y="{_TOP + 40}">no samples were recorded</text></svg>')
         return "".join(parts)
     t_end = max(samples[-1].t_ms, 1.0)
-    built, delivered = rates(samples)
+    slices = bin_samples(samples)
     depth_top = max(capacity, max(s.depth for s in samples)) * 1.08
-    rate_top = max(max(built), max(delivered), 1.0) * 1.1
+    rate_top = max(max(b.built_per_s for b in slices), max(b.delivered_per_s for b in slices), 1.0) * 1.1
 
     def x(t_ms: float) -> float:
         return _LEFT + plot_w * t_ms / t_end
@@ -83,7 +117,7 @@ def backpressure_svg(
 
     # halt_required spans, shaded
     start: float | None = None
-    for sample in [*samples, None]:
+    for sample in [*slices, None]:
         if sample is not None and sample.halt and start is None:
             start = sample.t_ms
         elif (sample is None or not sample.halt) and start is not None:
@@ -127,15 +161,25 @@ def backpressure_svg(
             'stroke-dasharray="6 4"/>'
             f'<text x="{_LEFT + 4}" y="{yy - 3:.1f}" fill="{colour}">{label} {value:,}</text>'
         )
-    # series
-    parts.append(_polyline([(x(s.t_ms), y_rate(r)) for s, r in zip(samples, built, strict=True)], "#2a7d2a", 1.4))
-    parts.append(
-        _polyline([(x(s.t_ms), y_rate(r)) for s, r in zip(samples, delivered, strict=True)], "#8e44ad", 1.4, dash=True)
-    )
-    parts.append(_polyline([(x(s.t_ms), y_depth(s.depth)) for s in samples], "#1f5fa8", 2.2))
+    # series: the depth range of each slice as a band, its maximum as a line; the two rates
+    band = [(x(b.t_ms), y_depth(b.depth_max)) for b in slices] + [
+        (x(b.t_ms), y_depth(b.depth_min)) for b in reversed(slices)
+    ]
+    coordinates = " ".join(f"{px:.1f},{py:.1f}" for px, py in band)
+    parts.append(f'<polygon points="{coordinates}" fill="#1f5fa8" fill-opacity="0.18" stroke="none"/>')
+    # a rate is an average over its slice (which may be long while the test kept the loop busy): draw it flat
+    starts = [samples[0].t_ms] + [b.t_ms for b in slices[:-1]]
+    for attribute, colour, dash in (("built_per_s", "#2a7d2a", False), ("delivered_per_s", "#8e44ad", True)):
+        steps = [
+            point
+            for begin, b in zip(starts, slices, strict=True)
+            for point in ((x(begin), y_rate(getattr(b, attribute))), (x(b.t_ms), y_rate(getattr(b, attribute))))
+        ]
+        parts.append(_polyline(steps, colour, 1.4, dash=dash))
+    parts.append(_polyline([(x(b.t_ms), y_depth(b.depth_max)) for b in slices], "#1f5fa8", 2.2))
     # legend
     legend = (
-        ("#1f5fa8", "outbox depth", False),
+        ("#1f5fa8", "outbox depth (max; band: range)", False),
         ("#2a7d2a", "facts built /s", False),
         ("#8e44ad", "facts delivered to U /s", True),
     )
@@ -147,10 +191,10 @@ def backpressure_svg(
             f'<line x1="{lx}" x2="{lx + 22}" y1="{ly - 4}" y2="{ly - 4}" stroke="{colour}" stroke-width="2"{style}/>'
             f'<text x="{lx + 27}" y="{ly}">{label}</text>'
         )
-        lx += 40 + 7 * len(label)
+        lx += 36 + 6 * len(label)
     parts.append(
         f'<rect x="{lx}" y="{ly - 10}" width="18" height="10" fill="#fde2e1"/>'
-        f'<text x="{lx + 23}" y="{ly}">halt_required (PA_DEGRADED to OE)</text>'
+        f'<text x="{lx + 23}" y="{ly}">halt_required published to OE</text>'
     )
     parts.append("</svg>")
     return "".join(parts)

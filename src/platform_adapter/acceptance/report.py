@@ -7,6 +7,7 @@ inline CSS and SVG, no script, nothing fetched), plus `evidence.json` with every
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
@@ -114,13 +115,15 @@ def unmapped_tests(run: AcceptanceRun) -> list[TestEvidence]:
 # -- evidence in words ----------------------------------------------------------------------------------
 
 
-def health_line(changes: Sequence[HealthChange], limit: int = _HEALTH_SHOWN) -> str:
-    """The health signals OE received, as a chain of transitions."""
+def health_line(changes: Sequence[HealthChange], limit: int = _HEALTH_SHOWN, *, timed: bool | None = None) -> str:
+    """The health signals OE received, as a chain of transitions (with PA-clock times when the clock moved)."""
+    if timed is None:
+        timed = any(change.t_s for change in changes)
     items = []
     for change in changes[:limit]:
         reasons = f"[{', '.join(change.reasons)}]" if change.reasons else ""
         halt = " halt" if change.halt else ""
-        items.append(f"{change.state}{reasons}{halt} @{change.t_s:.1f}s")
+        items.append(f"{change.state}{reasons}{halt}{f' @{change.t_s:.1f}s' if timed else ''}")
     more = f" ... (+{len(changes) - limit} more)" if len(changes) > limit else ""
     return " -> ".join(items) + more
 
@@ -277,6 +280,7 @@ def render_markdown(run: AcceptanceRun, results: Sequence[CriterionResult]) -> s
         out.append(
             f"| {result.criterion.letter}) {result.criterion.title} | {passed}/{len(result.bullets)} | **{result.status}** |"
         )
+    shown: dict[str, str] = {}  # nodeid -> the bullet whose evidence list already shows it
     for result in results:
         out += ["", f"## {result.criterion.letter}) {result.criterion.title} - {result.status}"]
         for bullet in result.bullets:
@@ -290,6 +294,10 @@ def render_markdown(run: AcceptanceRun, results: Sequence[CriterionResult]) -> s
             out.extend(f"| `{name}` | not collected | - |" for name in missing)
             out += ["", "Evidence:", ""]
             for test in bullet.tests:
+                if test.nodeid in shown:
+                    out.append(f"- `{_test_label(test)}`: see {shown[test.nodeid]} above")
+                    continue
+                shown[test.nodeid] = bullet.bullet.key
                 out.append(f"- `{_test_label(test)}`")
                 out.extend(f"  - {line}" for line in test_lines(test))
         if result.criterion.letter == "E":
@@ -345,6 +353,11 @@ def _doc_link(doc: str, docs_root: Path | None, out_dir: Path) -> str:
     return f"<code>{escape(doc)}</code>"
 
 
+def _inline_code(text: str) -> str:
+    """Escape `text` and turn its `backticked` spans into <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+
+
 def _ul(lines: Iterable[str]) -> str:
     return '<ul class="evidence">' + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"
 
@@ -373,6 +386,7 @@ def render_html(
             f"<td>{_badge(result.status)}</td></tr>"
         )
     h.append("</table>")
+    shown: dict[str, str] = {}  # nodeid -> the bullet whose evidence list already shows it
     for result in results:
         letter = result.criterion.letter
         h.append(f'<h2 id="{letter}">{letter}) {escape(result.criterion.title)} {_badge(result.status)}</h2>')
@@ -380,7 +394,7 @@ def render_html(
             h.append(
                 f'<h3 id="{bullet.bullet.key}">{bullet.bullet.key}. {escape(bullet.bullet.text)} {_badge(bullet.status)}</h3>'
             )
-            h.append(f'<p class="shows">{escape(bullet.bullet.shows)}</p>')
+            h.append(f'<p class="shows">{_inline_code(bullet.bullet.shows)}</p>')
             if bullet.bullet.docs:
                 links = ", ".join(_doc_link(d, docs_root, out_dir) for d in bullet.bullet.docs)
                 h.append(f'<p class="docs">Documented in: {links}</p>')
@@ -397,17 +411,27 @@ def render_html(
                 )
             h.append("</table>")
             for test in bullet.tests:
+                if test.nodeid in shown:
+                    key = shown[test.nodeid]
+                    h.append(
+                        f'<p class="docs">evidence: <code>{escape(_test_label(test))}</code> - see '
+                        f'<a href="#{key}">{key}</a> above</p>'
+                    )
+                    continue
+                shown[test.nodeid] = bullet.bullet.key
                 lines = test_lines(test)
                 h.append(
-                    f"<details{' open' if test.outcome in ('failed', 'error') else ''}><summary>evidence: "
-                    f"<code>{escape(_test_label(test))}</code></summary>{_ul(lines)}"
+                    f"<details open><summary>evidence: <code>{escape(_test_label(test))}</code></summary>{_ul(lines)}"
                 )
                 for index, pa_run in enumerate(test.runs, start=1):
                     if len(pa_run.health) > _HEALTH_SHOWN:
                         h.append(
                             f"<details><summary>all {len(pa_run.health)} health transitions"
                             f"{f' of PA run {index}' if len(test.runs) > 1 else ''}</summary>"
-                            + _ul(health_line([c], 1) + (f" - {c.detail}" if c.detail else "") for c in pa_run.health)
+                            + _ul(
+                                health_line([c], 1, timed=True) + (f" - {c.detail}" if c.detail else "")
+                                for c in pa_run.health
+                            )
                             + "</details>"
                         )
                 h.append("</details>")
@@ -450,5 +474,6 @@ def _backpressure_figure(run: AcceptanceRun) -> str:
         f'<div class="figure">{svg}<p class="docs">{len(pa_run.samples)} samples of the outbox (every few ms of '
         "wall time). U is stalled, the market keeps moving: depth climbs, the PA escalates at the high watermark "
         "(red band: halt_required published to OE), readers pause at capacity (depth flat while the platform "
-        "keeps sending), then U resumes, every fact is delivered and health returns to PA_UP.</p></div>"
+        "keeps sending), then U resumes, every fact is delivered and health returns to PA_UP. A band at the very "
+        "start is the PA connecting (also a halt until it is up).</p></div>"
     )
