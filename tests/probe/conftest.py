@@ -1,4 +1,4 @@
-"""Two probe runs against the simulator, shared by the module tests: one through the `pa probe` command
+"""Two probe runs against the simulator, shared by the probe tests (once per session): one through the `pa probe` command
 (default options: no orders), one through `run_probe` with `allow_orders` (its capture feeds the replay)."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def probe_app() -> typer.Typer:
     return app
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def command_run(tmp_path_factory: pytest.TempPathFactory) -> CommandRun:
     out_dir = tmp_path_factory.mktemp("probe-command")
     with simulator_thread(sim_config()) as sim, logging_restored():
@@ -73,7 +73,7 @@ def command_run(tmp_path_factory: pytest.TempPathFactory) -> CommandRun:
     return CommandRun(out_dir, result.exit_code, result.output, tokens, placeorders, sim)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def direct_run(tmp_path_factory: pytest.TempPathFactory) -> DirectRun:
     out_dir = tmp_path_factory.mktemp("probe-direct")
 

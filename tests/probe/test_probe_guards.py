@@ -108,7 +108,7 @@ async def test_a_penalty_ticket_on_a_read_is_waited_out_and_resent_once_with_its
     async with TradovateSim(sim_config()) as sim:
         await sim.faults.apply({"kind": "penalty", "n": 1, "seconds": 0.2, "endpoint": "md/getChart"})
         target = resolve_target(rest_url=sim.rest_url, trading_ws_url=sim.trading_ws_url, md_ws_url=sim.md_ws_url)
-        options = dataclasses.replace(FAST, duration_s=4.0)
+        options = dataclasses.replace(FAST, duration_s=2.5)
         report = await run_probe(Settings(), credentials(), target, options, tmp_path)
         charts = sim.received_requests(endpoint="md/getChart")
 
