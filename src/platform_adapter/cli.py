@@ -98,7 +98,9 @@ def run(
 def demo(
     config: ConfigOption = None,
     no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output instead of the live view.")] = False,
-    duration: Annotated[float, typer.Option(help="Seconds to run before stopping (0 = until Ctrl-C).")] = 20.0,
+    duration: Annotated[
+        float, typer.Option(help="Seconds to keep market data flowing after the order round trip.")
+    ] = 20.0,
 ) -> None:
     """Run the PA end to end on the built-in simulator with the reference U / Paper / OE, in one process."""
     settings, credentials = load_or_exit(config)
