@@ -80,7 +80,7 @@ def _nats(ctx: BenchContext) -> BenchResult:
 def _memory(ctx: BenchContext) -> BenchResult:
     from .memory import bench_memory
 
-    return bench_memory(ctx.scratch, quick=ctx.quick)
+    return bench_memory(ctx.corpus, ctx.scratch, quick=ctx.quick)
 
 
 BENCHMARKS: Final[dict[str, tuple[str, Callable[[BenchContext], BenchResult]]]] = {
