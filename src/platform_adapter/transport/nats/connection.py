@@ -1,0 +1,128 @@
+"""Connecting a module to NATS as its own user: credentials from the environment, a private inbox prefix.
+
+Each module connects as its own NATS user (`pa`, `u`, `paper`, `oe`); the server's subject permissions are
+what authenticates a module (see `access`). Replies come back on `_INBOX.<user>.>`, the only inboxes that
+user may subscribe to, so no module can read another module's replies.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.errors import NoServersError
+
+from platform_adapter.telemetry import get_logger, redactor
+
+_log = get_logger("pa.nats")
+
+USER_ENV = "PA_NATS_USER"
+PASSWORD_ENV = "PA_NATS_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+
+ErrorCallback = Callable[[Exception], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class NatsAuth:
+    """A module's NATS user and password; the password never appears in a repr or a log line."""
+
+    user: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> NatsAuth | None:
+        """`PA_NATS_USER` / `PA_NATS_PASSWORD`, or None when no user is set (an open server)."""
+        env = os.environ if environ is None else environ
+        user = env.get(USER_ENV)
+        if not user:
+            return None
+        return cls(user, env.get(PASSWORD_ENV, ""))
+
+    def env(self) -> dict[str, str]:
+        """The environment variables that hand these credentials to a child process (never its argv)."""
+        return {USER_ENV: self.user, PASSWORD_ENV: self.password}
+
+    @property
+    def inbox_prefix(self) -> str:
+        """`_INBOX.<user>`: where this user's request replies and JetStream acks arrive."""
+        return f"_INBOX.{self.user}"
+
+
+async def connect(
+    url: str,
+    auth: NatsAuth | None,
+    *,
+    name: str,
+    reconnect_wait_s: float = 0.25,
+    connect_timeout_s: float = 2.0,
+    first_connect_deadline_s: float = 10.0,
+    on_error: ErrorCallback | None = None,
+) -> NatsClient:
+    """Connect with endless reconnects; the first connection is retried until `first_connect_deadline_s`."""
+    if auth is not None:
+        redactor().add([auth.password])
+
+    async def error_cb(exc: Exception) -> None:
+        _log.warning("nats_error", connection=name, error=f"{type(exc).__name__}: {exc}")
+        if on_error is not None:
+            await on_error(exc)
+
+    async def disconnected_cb() -> None:
+        _log.warning("nats_disconnected", connection=name)
+
+    async def reconnected_cb() -> None:
+        _log.info("nats_reconnected", connection=name)
+
+    # nats-py uses one attempt limit for the first connect and for reconnects: bound the first connect,
+    # then reconnect forever (a module outlives a server restart).
+    attempts = max(1, int(first_connect_deadline_s / reconnect_wait_s))
+    try:
+        client = await nats.connect(
+            url,
+            name=name,
+            user=auth.user if auth else None,
+            password=auth.password if auth else None,
+            inbox_prefix=auth.inbox_prefix if auth else "_INBOX",
+            allow_reconnect=True,
+            max_reconnect_attempts=attempts,
+            reconnect_time_wait=reconnect_wait_s,  # seconds (nats-py annotates int)
+            connect_timeout=connect_timeout_s,
+            error_cb=error_cb,
+            disconnected_cb=disconnected_cb,
+            reconnected_cb=reconnected_cb,
+        )
+    except (OSError, NoServersError, TimeoutError) as exc:
+        raise ConnectionError(
+            f"{name}: could not connect to NATS at {url} as {auth.user if auth else 'anonymous'!r}"
+            f" within {first_connect_deadline_s}s ({type(exc).__name__}: {exc})"
+        ) from exc
+    client.options["max_reconnect_attempts"] = -1
+    return client
+
+
+async def disconnect(client: NatsClient) -> None:
+    """Close a client; a connection the server already dropped is closed all the same (nats-py raises then)."""
+    try:
+        await client.close()
+    except OSError as exc:  # the socket was gone: nothing is left to flush
+        _log.info("nats_close_after_connection_lost", error=repr(exc))
+
+
+async def sync_with_server(client: NatsClient, timeout_s: float = 5.0) -> None:
+    """Return once the server has processed every command this client sent before the call (SUBs included).
+
+    nats-py 2.16's `flush()` writes its PING straight to the socket, ahead of commands still waiting in the
+    client's buffer, so its PONG can come back before an earlier SUB reached the server (seen under load: a
+    subscriber "ready" that then missed the first messages). A message sent to our own inbox queues behind
+    everything sent before it, so its echo is a true barrier.
+    """
+    inbox = client.new_inbox()
+    subscription = await client.subscribe(inbox, max_msgs=1)
+    try:
+        await client.publish(inbox, b"")
+        await subscription.next_msg(timeout=timeout_s)
+    finally:
+        await subscription.unsubscribe()

@@ -1,0 +1,154 @@
+"""Intents by request/reply: the handler's ack comes back, malformed input gets a typed failure, only OE gets in."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import pytest
+
+from platform_adapter.core.ports import OE_IDENTITY
+from platform_adapter.mic import AckReason, AckStatus, Intent, OrderAction, OrderType, ReceiptAck, SubmitOrder
+from platform_adapter.mic.codec import decode_ack, encode
+from platform_adapter.transport.nats import Module, NatsIntentCaller, NatsIntentSource
+from platform_adapter.transport.nats.subjects import INTENT_SUBJECT
+
+from .conftest import ConnectAs
+
+
+def submit(intent_id: str = "i-1") -> SubmitOrder:
+    return SubmitOrder(
+        intent_id=intent_id,
+        account_id=701234,
+        symbol="ESZ6",
+        action=OrderAction.BUY,
+        qty=1,
+        order_type=OrderType.MARKET,
+    )
+
+
+class RecordingPA:
+    """The PA's intent handler stand-in: records each call and accepts it with an order id."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Intent, str]] = []
+        self.called = asyncio.Condition()
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def handle(self, intent: Intent, sender: str) -> ReceiptAck:
+        self.calls.append((intent, sender))
+        async with self.called:
+            self.called.notify_all()
+        await self.release.wait()
+        return ReceiptAck(
+            intent_id=intent.intent_id, status=AckStatus.ACCEPTED, received_ts=1, acked_ts=2, platform_order_id=9001
+        )
+
+
+@pytest.fixture
+async def serving(connect_as: ConnectAs) -> AsyncIterator[RecordingPA]:
+    """A PA-side intent source serving a RecordingPA, logged in as `pa`."""
+    pa = RecordingPA()
+    source = NatsIntentSource(await connect_as(Module.PA))
+    task = asyncio.create_task(source.serve(pa.handle))
+    async with asyncio.timeout(5):
+        await source.ready.wait()
+    yield pa
+    task.cancel()
+
+
+async def test_intent_call_returns_the_handlers_ack_and_the_sender_is_oe(
+    connect_as: ConnectAs, serving: RecordingPA
+) -> None:
+    caller = NatsIntentCaller(await connect_as(Module.OE), timeout_s=5)
+
+    ack = await caller.call(submit("i-1"), OE_IDENTITY)
+
+    assert (ack.intent_id, ack.status, ack.platform_order_id) == ("i-1", AckStatus.ACCEPTED, 9001)
+    assert serving.calls == [(submit("i-1"), OE_IDENTITY)]
+
+
+@pytest.mark.parametrize(
+    ("body", "intent_id", "field"),
+    [
+        (b'{"type":"submit_order","intent_id":"i-9","account_id":"not a number"}', "i-9", "account_id"),
+        (b'{"type":"teleport","intent_id":"i-8","account_id":1}', "i-8", "type"),
+        (b"not json at all", "", None),
+    ],
+)
+async def test_malformed_intent_gets_a_typed_failed_ack_and_reaches_no_handler(
+    connect_as: ConnectAs, serving: RecordingPA, body: bytes, intent_id: str, field: str | None
+) -> None:
+    oe = await connect_as(Module.OE)
+
+    reply = await oe.request(INTENT_SUBJECT, body, timeout=5)
+
+    ack = decode_ack(reply.data)
+    assert (ack.status, ack.reason, ack.intent_id, ack.field) == (
+        AckStatus.FAILED,
+        AckReason.MALFORMED_INTENT,
+        intent_id,
+        field,
+    )
+    assert ack.detail.startswith("the intent could not be decoded")
+    assert serving.calls == []
+
+
+@pytest.mark.parametrize("module", [Module.U, Module.PAPER, Module.PA])
+async def test_only_oe_may_publish_intents_the_server_refuses_any_other_user(
+    connect_as: ConnectAs, serving: RecordingPA, module: Module
+) -> None:
+    errors: list[Exception] = []
+    refused = asyncio.Event()
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(exc)
+        refused.set()
+
+    intruder = await connect_as(module, on_error=on_error)
+    await intruder.publish(INTENT_SUBJECT, encode(submit("forged")), reply=intruder.new_inbox())
+    async with asyncio.timeout(5):
+        await refused.wait()
+
+    assert 'permissions violation for publish to "pa.intents"' in str(errors[0]).lower()
+    # OE's next call is answered, so the PA was serving all along: the forged intent never reached it.
+    ack = await NatsIntentCaller(await connect_as(Module.OE), timeout_s=5).call(submit("real"))
+    assert ack.status is AckStatus.ACCEPTED
+    assert [intent.intent_id for intent, _ in serving.calls] == ["real"]
+
+
+async def test_no_pa_serving_is_a_local_failed_ack_nothing_was_sent(connect_as: ConnectAs) -> None:
+    caller = NatsIntentCaller(await connect_as(Module.OE), timeout_s=5)
+
+    ack = await caller.call(submit("i-2"))
+
+    assert (ack.intent_id, ack.status, ack.reason) == ("i-2", AckStatus.FAILED, AckReason.PA_DOWN)
+    assert "no responders" in ack.detail
+
+
+async def test_no_reply_in_time_is_unknown_never_failed(connect_as: ConnectAs, serving: RecordingPA) -> None:
+    serving.release.clear()  # the PA took the intent and is still talking to the platform
+    caller = NatsIntentCaller(await connect_as(Module.OE), timeout_s=0.3)
+
+    ack = await caller.call(submit("i-3"))
+
+    assert (ack.intent_id, ack.status, ack.reason) == ("i-3", AckStatus.UNKNOWN, AckReason.TIMEOUT)
+    assert [intent.intent_id for intent, _ in serving.calls] == ["i-3"]
+    serving.release.set()
+
+
+async def test_intents_are_served_concurrently(connect_as: ConnectAs, serving: RecordingPA) -> None:
+    serving.release.clear()
+    caller = NatsIntentCaller(await connect_as(Module.OE), timeout_s=5)
+    calls = [asyncio.create_task(caller.call(submit(f"c-{n}"))) for n in range(3)]
+    async with asyncio.timeout(5), serving.called:
+        await serving.called.wait_for(lambda: len(serving.calls) == 3)  # all three inside the handler at once
+
+    serving.release.set()
+    acks: list[Any] = await asyncio.gather(*calls)
+
+    assert sorted(ack.intent_id for ack in acks) == ["c-0", "c-1", "c-2"]
+    assert msgspec.json.decode(encode(acks[0]))["status"] == "accepted"
