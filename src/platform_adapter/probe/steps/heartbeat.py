@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+
 from platform_adapter.probe.analysis import cadence, quotes, response_text
 from platform_adapter.probe.findings import Verdict
 from platform_adapter.probe.socket import ProbeSocket
@@ -75,7 +77,7 @@ async def _silent_client(ctx: ProbeContext) -> None:
     try:
         await socket.open()
         await socket.authorize(ctx.md_token or "")
-    except TradovateError as exc:
+    except (TradovateError, aiohttp.ClientError, OSError) as exc:
         ctx.add("P2", question, f"could not set up the silent socket: {exc}", Verdict.FAILED, "-")
         return
     quiet_from = socket.last_sent_at
@@ -88,7 +90,7 @@ async def _never_authorized(ctx: ProbeContext) -> None:
     question = "Server closes a socket that never authorizes: after how long, with what?"
     try:
         await socket.open()
-    except TradovateError as exc:
+    except (TradovateError, aiohttp.ClientError, OSError) as exc:
         ctx.add("P2", question, f"could not open the socket: {exc}", Verdict.FAILED, "-")
         return
     await _report_close(ctx, socket, question, ctx.session.clock.monotonic(), "after `o`")
