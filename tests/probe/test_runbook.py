@@ -217,3 +217,11 @@ def _probe_capture_for_replay(cwd: Path, ports: list[int]) -> None:
     options = ProbeOptions(window_s=0.5, close_wait_s=4.0, duration_s=30.0, quiet_s=0.5, allow_orders=True)
     with logging_restored():
         asyncio.run(run_probe(Settings(), Credentials(), target, options, cwd / "artifacts" / "probe" / "sim"))
+
+
+def test_runbook_explains_every_health_reason() -> None:
+    from platform_adapter.mic import HealthReason
+
+    text = RUNBOOK.read_text()
+
+    assert [r.value for r in HealthReason if f"| `{r.value}` |" not in text] == []
