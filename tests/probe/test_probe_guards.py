@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from platform_adapter.config import Settings
@@ -117,3 +118,16 @@ async def test_a_penalty_ticket_on_a_read_is_waited_out_and_resent_once_with_its
     assert charts[1].json_body()["chartDescription"] == charts[0].json_body()["chartDescription"]
     penalties = next(f for f in report.by_step("P9") if "Penalty" in f.question)
     assert "1 penalty wait" in penalties.observation
+
+
+async def test_refused_credentials_stop_the_probe_after_one_login_with_tradovates_reason(tmp_path: Path) -> None:
+    wrong = credentials().model_copy(update={"password": SecretStr("not-the-password")})
+    async with TradovateSim(sim_config()) as sim:
+        target = resolve_target(rest_url=sim.rest_url, trading_ws_url=sim.trading_ws_url, md_ws_url=sim.md_ws_url)
+        report = await run_probe(Settings(), wrong, target, FAST, tmp_path)
+        logins = sim.received_requests(endpoint="auth/accesstokenrequest")
+
+    assert len(logins) == 1
+    assert "Incorrect username or password" in report.by_step("P1")[0].observation
+    assert report.stopped_early is not None
+    assert "not-the-password" not in (tmp_path / "capture.jsonl").read_text()
