@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from platform_adapter.mic import FactEnvelope
+from platform_adapter.mic.codec import encode
 from platform_adapter.transport.nats import (
     DeliveryFailure,
     FactDeliveryError,
@@ -20,7 +21,12 @@ from platform_adapter.transport.nats import (
     ensure_fact_stream,
 )
 from platform_adapter.transport.nats.publisher import PubAck
-from platform_adapter.transport.nats.subjects import FACT_STREAM, MSG_ID_HEADER, fact_subject
+from platform_adapter.transport.nats.subjects import (
+    EXPECTED_LAST_MSG_ID_HEADER,
+    FACT_STREAM,
+    MSG_ID_HEADER,
+    fact_subject,
+)
 
 from .conftest import ConnectAs
 from .envelopes import RUN_ID, facts
@@ -184,3 +190,25 @@ async def test_server_crash_mid_stream_deliver_raises_then_every_fact_is_stored_
     state = await stream_state(js)
     assert (state.messages, state.first_seq, state.last_seq) == (4000, 1, 4000)
     assert collected.first_seen() == list(range(1, 4001))
+
+
+async def test_a_fact_stored_without_its_ack_beyond_the_dedupe_window_is_found_at_the_tail_not_stored_again(
+    connect_as: ConnectAs,
+) -> None:
+    js, sink = await pa_sink(connect_as, FactStreamConfig(duplicate_window_s=0.1))  # the server's minimum
+    batch = facts(1, 10)
+    await sink.deliver(batch[:5])
+    # Fact 6 reached the stream but its ack never came back to the PA.
+    lost_ack = {MSG_ID_HEADER: f"{RUN_ID}-6", EXPECTED_LAST_MSG_ID_HEADER: f"{RUN_ID}-5"}
+    await js.publish(fact_subject(batch[5]), encode(batch[5]), headers=lost_ack)
+    await asyncio.sleep(0.15)  # the scenario, not a synchronisation: the retry comes after the dedupe window
+
+    with pytest.raises(FactDeliveryError) as guarded:
+        await sink.deliver(batch[:6])  # a quiet market: fact 6 is the whole retry, and the guard refuses it
+    assert guarded.value.failure is DeliveryFailure.ORDER_GUARD
+    await sink.deliver(batch[:6])  # the retry re-reads the stream's tail: fact 6 is there, nothing to send
+    await sink.deliver(batch)
+
+    state = await stream_state(js)
+    assert (state.messages, state.last_seq) == (10, 10)
+    assert (await consume_all(connect_as, 10)).seqs == list(range(1, 11))

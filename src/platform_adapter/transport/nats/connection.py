@@ -71,7 +71,7 @@ async def connect(
             await on_error(exc)
 
     async def disconnected_cb() -> None:
-        _log.warning("nats_disconnected", connection=name)
+        _log.info("nats_disconnected", connection=name)  # also on a clean close; reconnect errors are warnings
 
     async def reconnected_cb() -> None:
         _log.info("nats_reconnected", connection=name)

@@ -68,7 +68,11 @@ class RecordPublisher(Generic[T]):
 
 
 class RecordFollower(Generic[T]):
-    """Reads `subject` of `stream` from its first message (an ordered consumer) into `queue` as `record_type`."""
+    """Reads `subject` of `stream` from its first message (an ordered consumer) into `queue` as `record_type`.
+
+    `seq_of` numbers the records: one whose number is not above the last one passed on is a re-publication
+    (its publisher restarted and sent its backlog again) and is left out.
+    """
 
     def __init__(
         self,
@@ -76,6 +80,7 @@ class RecordFollower(Generic[T]):
         stream: str,
         subject: str,
         record_type: type[T],
+        seq_of: Callable[[T], int],
         *,
         stream_wait_s: float | None = None,
     ) -> None:
@@ -83,9 +88,12 @@ class RecordFollower(Generic[T]):
         self._stream = stream
         self._subject = subject
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(record_type)
+        self._seq_of = seq_of
         self._stream_wait_s = stream_wait_s
         self.queue: asyncio.Queue[T] = asyncio.Queue()
         self.received = 0
+        self.repeats = 0
+        self._last = 0
 
     async def run(self) -> None:
         """Follow until cancelled (waits for the stream's owner to create it)."""
@@ -95,7 +103,13 @@ class RecordFollower(Generic[T]):
         )
         try:
             async for msg in subscription.messages:
-                self.queue.put_nowait(self._decoder.decode(msg.data))
+                record = self._decoder.decode(msg.data)
                 self.received += 1
+                seq = self._seq_of(record)
+                if seq <= self._last:
+                    self.repeats += 1
+                    continue
+                self._last = seq
+                self.queue.put_nowait(record)
         finally:
             await subscription.unsubscribe()
