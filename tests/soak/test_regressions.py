@@ -6,6 +6,7 @@ import asyncio
 import gc
 from typing import Any
 
+from platform_adapter.config import HeartbeatSettings, OutboxSettings
 from platform_adapter.mic import HealthReason, HealthState
 from platform_adapter.sim import TradovateSim
 from platform_adapter.tradovate.budget import LOCKOUT_S
@@ -112,3 +113,30 @@ async def test_a_socket_closed_right_after_its_open_frame_is_a_lost_connection_n
         assert not h.pa_task.done()
         trading = h.stack.platform.trading
         assert trading is not None and trading.epoch >= 2
+
+
+async def test_no_reconnect_churn_while_the_outbox_is_full() -> None:
+    """Soak seed 252 (1000 steps): while U was stalled and the outbox full, a socket that ended kept reconnecting:
+    each new connection's reader paused on its first frame, the handshake timed out, and every cycle added a gap
+    fact past capacity (peak depth 417 > capacity + one frame per socket) and another platform connection."""
+    capacity = 400
+    outbox_settings = OutboxSettings(capacity=capacity, high_watermark=0.5, low_watermark=0.2, telemetry_capacity=50)
+    async with running(
+        outbox=outbox_settings, fact_queue_size=50, heartbeat=HeartbeatSettings(silence_timeout_s=8.0)
+    ) as h:
+        await h.up()
+        await h.drained()
+        outbox = h.stack.adapter.outbox
+        h.system.u.stall()
+        while outbox.has_room:
+            await h.sim.step_market(20)
+            await asyncio.sleep(0.005)
+        depth_at_capacity = outbox.depth
+        trading_connections = len([c for c in h.sim.recorder.frames if c.kind == "trading" and c.frame_type == "o"])
+        await h.advance(60.0, step=0.5)  # the idle trading socket falls silent and is dropped; no room to reconnect
+        reconnects = len([c for c in h.sim.recorder.frames if c.kind == "trading" and c.frame_type == "o"])
+        assert reconnects - trading_connections <= 1
+        assert outbox.depth <= depth_at_capacity + 2  # at most one loss gap fact per socket
+        h.system.u.resume()
+        await h.advance(10.0)
+        await h.up(timeout=15)

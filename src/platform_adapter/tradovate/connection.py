@@ -155,6 +155,10 @@ class TradovateSocket:
         attempt = 0
         down_since = self._clock.monotonic()
         while True:
+            if not self._writer.has_room:
+                # The outbox is full (U is not keeping up): a new connection's reader would pause on its first
+                # frame and the handshake time out, again and again. Connect once there is room.
+                await self._writer.wait_for_room()
             loss = await self._session()
             if self.ready.is_set() or (loss.epoch and self._was_ready):
                 attempt = 0
