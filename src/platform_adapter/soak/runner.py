@@ -295,12 +295,7 @@ class _SoakRun:
                 pa = asyncio.create_task(stack.adapter.run(), name="pa")
                 try:
                     await self._up()
-                    for step in range(1, self.steps + 1):
-                        await self._step(step)
-                        if pa.done():
-                            break
-                    if not pa.done():
-                        self.report = await self._finish()
+                    await self._drive(pa)
                 except Exception as exc:  # a bug in the run must fail the seed with its reason, not hide it
                     self.violations.append(f"soak run failed: {type(exc).__name__}: {exc}")
                 finally:
@@ -315,6 +310,14 @@ class _SoakRun:
                     await asyncio.gather(*self.intent_tasks, return_exceptions=True)
 
     # -- the loop -------------------------------------------------------------------------------------
+
+    async def _drive(self, pa: asyncio.Task[None]) -> None:
+        """Play the plan step by step, then drain and check."""
+        for step in range(1, self.steps + 1):
+            await self._step(step)
+            if pa.done():
+                return
+        self.report = await self._finish()
 
     async def _settle(self) -> None:
         for _ in range(self.config.settle_rounds):
