@@ -115,10 +115,12 @@ def _not_yet(what: str, issue: int) -> None:
     raise typer.Exit(2)
 
 
-@app.command()
-def probe(config: ConfigOption = None) -> None:
-    """Record a real Tradovate demo session and answer the discovery questions (needs your demo credentials)."""
-    _not_yet("pa probe", 9)
+from platform_adapter.probe.command import probe_command  # noqa: E402 - registered in command order
+
+app.command(
+    "probe",
+    help="Record a Tradovate demo session and answer the discovery questions P1-P9 (needs your demo credentials).",
+)(probe_command)
 
 
 @app.command()
