@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from platform_adapter.transport.nats.subjects import MSG_ID_HEADER
 
@@ -25,6 +26,22 @@ class PubAck:
     stream: str
     seq: int
     duplicate: bool
+
+
+class _ApiError(msgspec.Struct):
+    code: int = 0
+    err_code: int = 0
+    description: str = ""
+
+
+class _Reply(msgspec.Struct):
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+    error: _ApiError | None = None
+
+
+_reply_decoder = msgspec.json.Decoder(_Reply)
 
 
 class PublishRefused(Exception):
@@ -80,15 +97,13 @@ class AckedPublisher:
             future.set_exception(NoStream(msg.headers.get(MSG_ID_HEADER, "")))
             return
         try:
-            body = json.loads(msg.data)
-            error = body.get("error")
-            if error:
-                future.set_exception(
-                    PublishRefused(
-                        int(error.get("code", 0)), int(error.get("err_code", 0)), str(error.get("description"))
-                    )
-                )
-            else:
-                future.set_result(PubAck(str(body["stream"]), int(body["seq"]), bool(body.get("duplicate", False))))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            future.set_exception(PublishRefused(0, 0, f"unreadable publish ack: {exc!r}"))
+            reply = _reply_decoder.decode(msg.data)
+        except msgspec.DecodeError as exc:
+            future.set_exception(PublishRefused(0, 0, f"unreadable publish ack: {exc}"))
+            return
+        if reply.error is not None:
+            future.set_exception(PublishRefused(reply.error.code, reply.error.err_code, reply.error.description))
+        elif not reply.stream or reply.seq <= 0:
+            future.set_exception(PublishRefused(0, 0, f"publish ack without a stream sequence: {msg.data!r}"))
+        else:
+            future.set_result(PubAck(reply.stream, reply.seq, reply.duplicate))

@@ -190,3 +190,19 @@ def _merged_audit_db(out_dir: Path) -> Path:
         db.execute("ATTACH DATABASE ? AS oe", (str(out_dir / "oe.sqlite"),))
         db.execute("INSERT INTO oe_intents SELECT * FROM oe.oe_intents")
     return merged
+
+
+def main() -> int:
+    """`python -m platform_adapter.transport.nats.reference.demo`: the demo with the effective settings."""
+    from platform_adapter.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"demo-distributed: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return run_demo_distributed(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
