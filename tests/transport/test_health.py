@@ -114,3 +114,22 @@ async def test_health_sink_never_raises_while_nats_is_down(nats_server: NatsServ
     await pa_health.publish(signal(1, HealthState.DEGRADED))  # returns: health must not stop the PA
 
     assert pa_health.counters.kv_failures == 1
+
+
+async def test_follower_comes_back_after_a_server_restart(
+    nats_server: NatsServer, connect_as: ConnectAs, follow: Any
+) -> None:
+    pa = await connect_as(Module.PA)
+    sink = NatsHealthSink(pa, await ensure_health_bucket(pa.jetstream()))
+    follower = await follow(stale_after_s=0.5)
+    await sink.publish(signal(1, HealthState.UP))
+    assert (await next_signal(follower)).seq == 1
+
+    await nats_server.kill()
+    await nats_server.start()
+    await sync_with_server(pa, timeout_s=10)  # the PA is connected again
+    await sink.publish(signal(2, HealthState.UP))  # its next periodic signal
+
+    async with asyncio.timeout(10):
+        while (seen := await follower.queue.get()).seq != 2:
+            assert seen.seq in {1, LOCAL_SEQ}  # meanwhile: the last signal again, or the silence as PA_DOWN

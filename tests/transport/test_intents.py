@@ -12,7 +12,8 @@ import pytest
 from platform_adapter.core.ports import OE_IDENTITY
 from platform_adapter.mic import AckReason, AckStatus, Intent, OrderAction, OrderType, ReceiptAck, SubmitOrder
 from platform_adapter.mic.codec import decode_ack, encode
-from platform_adapter.transport.nats import Module, NatsIntentCaller, NatsIntentSource
+from platform_adapter.transport.nats import Module, NatsIntentCaller, NatsIntentSource, NatsServer
+from platform_adapter.transport.nats.connection import sync_with_server
 from platform_adapter.transport.nats.subjects import INTENT_SUBJECT
 
 from .conftest import ConnectAs
@@ -152,3 +153,21 @@ async def test_intents_are_served_concurrently(connect_as: ConnectAs, serving: R
 
     assert sorted(ack.intent_id for ack in acks) == ["c-0", "c-1", "c-2"]
     assert msgspec.json.decode(encode(acks[0]))["status"] == "accepted"
+
+
+async def test_intents_are_served_again_after_a_server_restart(
+    nats_server: NatsServer, connect_as: ConnectAs, serving: RecordingPA
+) -> None:
+    oe = await connect_as(Module.OE)
+    caller = NatsIntentCaller(oe, timeout_s=5)
+    assert (await caller.call(submit("before"))).status is AckStatus.ACCEPTED
+
+    await nats_server.kill()
+    await nats_server.start()
+    await sync_with_server(oe, timeout_s=10)  # OE is connected again; the PA re-subscribed on reconnect
+
+    async with asyncio.timeout(10):
+        while (ack := await caller.call(submit("after"))).reason is AckReason.PA_DOWN:
+            pass  # OE got back before the PA: "no responders", nothing sent; the same intent again is safe
+    assert ack.status is AckStatus.ACCEPTED
+    assert [intent.intent_id for intent, _ in serving.calls] == ["before", "after"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import BucketNotFoundError
 
@@ -51,21 +52,36 @@ class NatsHealthFollower:
         self._stale = False
 
     async def run(self) -> None:
-        """Watch the bucket's key until cancelled."""
+        """Watch the bucket's key until cancelled; a silence re-opens the watch (the server may have restarted)."""
         kv = await self._open_bucket()
-        watcher = await kv.watch(self._key)
-        try:
-            while True:
+        while True:
+            try:
+                watcher = await kv.watch(self._key)
+            except NatsError as exc:  # the server is away: the silence was reported; try again shortly
+                _log.info("health_watch_retry", error=repr(exc))
+                await asyncio.sleep(0.5)
+                continue
+            try:
+                await self._follow(watcher)
+            finally:
                 try:
-                    entry = await watcher.updates(timeout=self._stale_after_s)
-                except NatsTimeoutError:
-                    self._report_silence()
-                    continue
-                if entry is None or entry.operation in _DELETED:
-                    continue  # None: the watch's "no current value" marker
-                self._take(entry.value)
-        finally:
-            await watcher.stop()
+                    await watcher.stop()
+                except NatsError as exc:  # the watch's consumer went with the connection
+                    _log.info("health_watch_stop_failed", error=repr(exc))
+
+    async def _follow(self, watcher: Any) -> None:
+        """Take updates until a silence of `stale_after_s`, which is reported as PA_DOWN."""
+        while True:
+            try:
+                entry = await watcher.updates(timeout=self._stale_after_s)
+            except NatsTimeoutError:
+                # An ordered consumer does not always come back after a server restart: re-watch, which also
+                # re-reads the current value.
+                self._report_silence()
+                return
+            if entry is None or entry.operation in _DELETED:
+                continue  # None: the watch's "no current value" marker
+            self._take(entry.value)
 
     def _take(self, data: bytes) -> None:
         try:
@@ -76,6 +92,8 @@ class NatsHealthFollower:
             return
         age_s = (self._clock.now_ns() - signal.ts) / _NS
         if age_s > self._stale_after_s:
+            if self._stale:
+                return  # already reported as down; the PA has still not spoken
             self._emit_local(
                 f"the PA's last health signal ({signal.state.value}, seq {signal.seq}) is {age_s:.0f}s old: "
                 "the PA is not reporting; treat it as down"

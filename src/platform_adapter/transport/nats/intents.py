@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import msgspec
+from nats.errors import Error as NatsError
 
 from platform_adapter.core.clock import Clock, SystemClock
 from platform_adapter.core.ports import OE_IDENTITY, IntentHandler
@@ -59,7 +60,10 @@ class NatsIntentSource:
 
         subscription = await self._nc.subscribe(self._subject, queue=self._queue_group, cb=on_message)
         try:
-            await sync_with_server(self._nc)  # OE's first call must find the subscription in place
+            try:
+                await sync_with_server(self._nc)  # OE's first call must find the subscription in place
+            except (NatsError, TimeoutError) as exc:  # not fatal: the client (re)subscribes once connected
+                _log.warning("intents_subscription_unconfirmed", error=repr(exc))
             self.ready.set()
             _log.info("intents_serving", subject=self._subject, queue_group=self._queue_group)
             await asyncio.Event().wait()

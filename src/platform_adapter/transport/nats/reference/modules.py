@@ -59,7 +59,7 @@ async def run_reference_paper(nats_url: str, *, auth: NatsAuth | None = None) ->
     nc = await connect(nats_url, auth if auth is not None else NatsAuth.from_env(), name="paper")
     try:
         js = nc.jetstream()
-        follower = RecordFollower(js, U_EVENT_STREAM, U_EVENTS_LIVE, EventRecord, seq_of=_seq)
+        follower = RecordFollower(js, U_EVENT_STREAM, U_EVENTS_LIVE, EventRecord, seq_of=_seq, reader="paper")
         feed = NatsEventFeed(follower)
         paper = ReferencePaper(feed)
         relay = RecordPublisher(
@@ -92,7 +92,7 @@ async def run_reference_oe(
     try:
         js = nc.jetstream()
         health = NatsHealthFollower(js)
-        events = RecordFollower(js, PAPER_EVENT_STREAM, PAPER_EVENTS_LIVE, EventRecord, seq_of=_seq)
+        events = RecordFollower(js, PAPER_EVENT_STREAM, PAPER_EVENTS_LIVE, EventRecord, seq_of=_seq, reader="oe")
         oe = ReferenceOE(
             NatsIntentCaller(nc, timeout_s=intent_timeout_s),
             db_path,

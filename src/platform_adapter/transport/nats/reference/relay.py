@@ -8,12 +8,14 @@ id, in order); `RecordFollower` reads a stream from its first message into a que
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import msgspec
 from nats.errors import Error as NatsError
-from nats.js.api import DeliverPolicy, StorageType, StreamConfig
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
 from platform_adapter.telemetry import get_logger
 from platform_adapter.transport.nats.streams import ensure_stream, wait_for_stream
@@ -68,10 +70,12 @@ class RecordPublisher(Generic[T]):
 
 
 class RecordFollower(Generic[T]):
-    """Reads `subject` of `stream` from its first message (an ordered consumer) into `queue` as `record_type`.
+    """Reads `subject` of `stream` from its first message into `queue` as `record_type`.
 
-    `seq_of` numbers the records: one whose number is not above the last one passed on is a re-publication
-    (its publisher restarted and sent its backlog again) and is left out.
+    A durable pull consumer of its own (`<reader>-<random>`, removed by the server after 5 idle minutes),
+    so the follower resumes where it was after a nats-server restart. `seq_of` numbers the records: one
+    whose number is not above the last one passed on is a re-publication (its publisher restarted and sent
+    its backlog again) and is left out.
     """
 
     def __init__(
@@ -82,14 +86,18 @@ class RecordFollower(Generic[T]):
         record_type: type[T],
         seq_of: Callable[[T], int],
         *,
+        reader: str,
         stream_wait_s: float | None = None,
+        fetch_timeout_s: float = 1.0,
     ) -> None:
         self._js = js
         self._stream = stream
         self._subject = subject
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(record_type)
         self._seq_of = seq_of
+        self._durable = f"{reader}-{uuid.uuid4().hex[:8]}"
         self._stream_wait_s = stream_wait_s
+        self._fetch_timeout_s = fetch_timeout_s
         self.queue: asyncio.Queue[T] = asyncio.Queue()
         self.received = 0
         self.repeats = 0
@@ -98,18 +106,35 @@ class RecordFollower(Generic[T]):
     async def run(self) -> None:
         """Follow until cancelled (waits for the stream's owner to create it)."""
         await wait_for_stream(self._js, self._stream, self._stream_wait_s)
-        subscription = await self._js.subscribe(
-            self._subject, stream=self._stream, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+        subscription = await self._js.pull_subscribe(
+            self._subject,
+            durable=self._durable,
+            stream=self._stream,
+            config=ConsumerConfig(
+                durable_name=self._durable,
+                ack_policy=AckPolicy.ALL,
+                deliver_policy=DeliverPolicy.ALL,
+                filter_subject=self._subject,
+                inactive_threshold=300.0,
+            ),
         )
-        try:
-            async for msg in subscription.messages:
-                record = self._decoder.decode(msg.data)
-                self.received += 1
-                seq = self._seq_of(record)
-                if seq <= self._last:
-                    self.repeats += 1
-                    continue
-                self._last = seq
-                self.queue.put_nowait(record)
-        finally:
-            await subscription.unsubscribe()
+        while True:
+            try:
+                messages = await subscription.fetch(100, timeout=self._fetch_timeout_s)
+            except NatsTimeoutError:
+                continue  # nothing new (or the server is restarting)
+            for msg in messages:
+                self._take(self._decoder.decode(msg.data))
+            try:
+                await messages[-1].ack()
+            except NatsError as exc:  # re-delivered later; the seq check drops the repeats
+                _log.warning("relay_ack_failed", subject=self._subject, error=repr(exc))
+
+    def _take(self, record: T) -> None:
+        self.received += 1
+        seq = self._seq_of(record)
+        if seq <= self._last:
+            self.repeats += 1
+            return
+        self._last = seq
+        self.queue.put_nowait(record)
