@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from platform_adapter.core.ports import OE_IDENTITY
-from platform_adapter.mic import AckStatus, OrderAction, OrderType, SubmitOrder
+from platform_adapter.mic import AckStatus, FactEnvelope, OrderAction, OrderType, Stream, SubmitOrder
 
 from .loop import run
 from .results import BenchResult, Row, Verdict, median, percentile, verdict
@@ -42,6 +42,7 @@ class _Figures:
     pa_us: list[float] = field(default_factory=list)
     raw_us: list[float] = field(default_factory=list)
     block_overheads_us: list[float] = field(default_factory=list)  # median(PA block) - median(next raw block)
+    after_response_us: list[float] = field(default_factory=list)  # response frame read -> ack returned
     not_accepted: int = 0
 
 
@@ -97,7 +98,9 @@ async def _stop_raw(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-async def _pa_block(pa: RunningPA, account_id: int, count: int, first: int, figures: _Figures) -> list[float]:
+async def _pa_block(
+    pa: RunningPA, account_id: int, count: int, first: int, figures: _Figures, returned_ns: dict[str, int]
+) -> list[float]:
     call = pa.stack.intents.call
     round_trips: list[float] = []
     for index in range(first, first + count):
@@ -112,6 +115,7 @@ async def _pa_block(pa: RunningPA, account_id: int, count: int, first: int, figu
         began = time.perf_counter_ns()
         ack = await call(intent, OE_IDENTITY)
         round_trips.append((time.perf_counter_ns() - began) / 1000)
+        returned_ns[intent.intent_id] = time.time_ns()
         if ack.status is not AckStatus.ACCEPTED:
             figures.not_accepted += 1
         await asyncio.sleep(PAUSE_S)  # the order's props events are processed meanwhile
@@ -122,20 +126,33 @@ async def _measure(sim: SimEndpoints, quick: bool) -> _Figures:
     figures = _Figures()
     blocks = 6 if quick else 24
     settings = pa_settings(sim.rest_url, sim.trading_ws_url, sim.md_ws_url)
+    returned_ns: dict[str, int] = {}  # intent id -> when `call` returned its ack (UTC ns)
+    response_recv_ns: dict[str, int] = {}  # intent id -> recv_ts of the order response's fact
+
+    def observe(envelope: FactEnvelope) -> None:
+        if envelope.stream is Stream.RESPONSE and envelope.correlation_id is not None:
+            response_recv_ns[envelope.correlation_id] = envelope.recv_ts
+
     async with running_pa(settings) as pa:
+        pa.u.observe = observe
         await pa.up()
         raw = await _start_raw(sim)
         try:
-            await _pa_block(pa, sim.account_id, BLOCK, 0, _Figures())  # warm-up
+            await _pa_block(pa, sim.account_id, BLOCK, 0, _Figures(), {})  # warm-up
             await _raw_block(raw, BLOCK, 0)
             for block in range(1, blocks + 1):
-                pa_block = await _pa_block(pa, sim.account_id, BLOCK, block * BLOCK, figures)
+                pa_block = await _pa_block(pa, sim.account_id, BLOCK, block * BLOCK, figures, returned_ns)
                 raw_block = await _raw_block(raw, BLOCK, block * BLOCK)
                 figures.pa_us += pa_block
                 figures.raw_us += raw_block
                 figures.block_overheads_us.append(median(pa_block) - median(raw_block))
         finally:
             await _stop_raw(raw)
+    figures.after_response_us = [
+        (returned - response_recv_ns[intent_id]) / 1000
+        for intent_id, returned in returned_ns.items()
+        if intent_id in response_recv_ns
+    ]
     return figures
 
 
@@ -164,6 +181,19 @@ def bench_command(*, quick: bool) -> BenchResult:
         ),
         Row(
             "command",
+            "response frame read → receipt-ack returned, p50",
+            percentile(figures.after_response_us, 50),
+            "µs",
+            note="the PA's own share after Tradovate answered",
+        ),
+        Row(
+            "command",
+            "response frame read → receipt-ack returned, p99",
+            percentile(figures.after_response_us, 99),
+            "µs",
+        ),
+        Row(
+            "command",
             "PA overhead p99 (PA - raw)",
             overhead_p99,
             "µs",
@@ -179,6 +209,8 @@ def bench_command(*, quick: bool) -> BenchResult:
         "apart; simulator, PA and raw client in three processes, both sockets synced so the simulator fans "
         "each order's props events out to both. The subtraction removes the simulator's handling time and "
         "the WebSocket round trip; the ratio column of the overhead rows is PA / raw."
+        + " The after-response rows take, per PA intent, the `recv_ts` the PA stamped on the order response's "
+        "fact and the moment `call` returned the ack: PA work only, with no simulator or network in it."
         + (f" {figures.not_accepted} acks were not `accepted`." if figures.not_accepted else "")
     )
     return result

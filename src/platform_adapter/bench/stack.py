@@ -59,6 +59,7 @@ class CountingU(Generic[T]):
         self.count = 0
         self.stamping = False
         self.latencies_ns: list[int] = []
+        self.observe: Callable[[T], None] | None = None  # sees every item taken, when set
         self._running = asyncio.Event()
         self._running.set()
         self._target = 0
@@ -99,6 +100,8 @@ class CountingU(Generic[T]):
                 self.count += 1
                 if self.stamping:
                     latencies.append(time.time_ns() - recv_ts(item))
+                if self.observe is not None:
+                    self.observe(item)
                 if self.count >= self._target > 0:
                     self._reached.set()
                 if queue.empty() or not self._running.is_set():
