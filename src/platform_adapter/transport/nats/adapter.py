@@ -69,11 +69,9 @@ async def serve_pa_over_nats(
     auth: NatsAuth | None = None,
     stream: FactStreamConfig | None = None,
 ) -> None:
-    """`pa run --transport nats://...`: the PA alone, as NATS user `pa` (PA_NATS_USER / PA_NATS_PASSWORD).
-
-    Runs until cancelled; on the way out it publishes its final PA_DOWN so a late-joining OE never reads a
-    stale PA_UP from the health bucket.
-    """
+    """`pa run --transport nats://...`: the PA alone as NATS user `pa`, until cancelled; its last word is PA_DOWN."""
+    # Credentials: PA_NATS_USER / PA_NATS_PASSWORD unless `auth` is given. The final PA_DOWN keeps a
+    # late-joining OE from reading a stale PA_UP out of the health bucket.
     nc = await connect(nats_url, auth if auth is not None else NatsAuth.from_env(), name="pa")
     try:
         stack = await build_nats_stack(settings, credentials, endpoints, nc, stream=stream)

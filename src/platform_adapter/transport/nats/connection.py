@@ -112,13 +112,11 @@ async def disconnect(client: NatsClient) -> None:
 
 
 async def sync_with_server(client: NatsClient, timeout_s: float = 5.0) -> None:
-    """Return once the server has processed every command this client sent before the call (SUBs included).
-
-    nats-py 2.16's `flush()` writes its PING straight to the socket, ahead of commands still waiting in the
-    client's buffer, so its PONG can come back before an earlier SUB reached the server (seen under load: a
-    subscriber "ready" that then missed the first messages). A message sent to our own inbox queues behind
-    everything sent before it, so its echo is a true barrier.
-    """
+    """Return once the server has processed every command this client sent before the call (SUBs included)."""
+    # nats-py 2.16's `flush()` writes its PING straight to the socket, ahead of commands still waiting in the
+    # client's buffer, so its PONG can come back before an earlier SUB reached the server (seen under load: a
+    # subscriber "ready" that then missed the first messages). A message to our own inbox queues behind
+    # everything sent before it, so its echo is a true barrier.
     inbox = client.new_inbox()
     subscription = await client.subscribe(inbox, max_msgs=1)
     try:

@@ -31,12 +31,11 @@ class HealthSinkCounters:
 
 
 class NatsHealthSink:
-    """HealthSink: publish on the subject, then put into KV; never raises on a NATS failure.
+    """HealthSink: publish on the subject, then put into KV; never raises on a NATS failure."""
 
-    Health must not stop the PA: a failed publish is logged and counted, and the health monitor re-publishes
-    the current signal every period, which rewrites KV once NATS is back. OE's follower treats a silence
-    longer than a few periods as PA_DOWN, so a lost signal is never read as PA_UP.
-    """
+    # Health must not stop the PA: a failed publish is logged and counted, and the health monitor
+    # re-publishes the current signal every period, which rewrites KV once NATS is back. OE's follower
+    # treats a silence longer than a few periods as PA_DOWN, so a lost signal is never read as PA_UP.
 
     def __init__(
         self, nc: Any, kv: Any, *, subject: str = HEALTH_SUBJECT, key: str = HEALTH_KEY, kv_timeout_s: float = 1.0

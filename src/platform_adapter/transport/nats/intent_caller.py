@@ -39,11 +39,9 @@ class NatsIntentCaller:
         self._clock: Clock = clock or SystemClock()
 
     async def call(self, intent: Intent, sender: str = OE_IDENTITY) -> ReceiptAck:
-        """Send one intent and return the PA's ack, or a local `failed` / `unknown` ack (never raises).
-
-        `sender` is not sent: the identity is the NATS user this connection authenticated as, and the server
-        refuses `pa.intents` to every user but `oe`.
-        """
+        """Send one intent and return the PA's ack, or a local `failed` / `unknown` ack (never raises)."""
+        # `sender` is not sent: the identity is the NATS user this connection authenticated as, and the
+        # server refuses `pa.intents` to every user but `oe`.
         sent_ts = self._clock.now_ns()
         try:
             reply = await self._nc.request(self._subject, encode(intent), timeout=self._timeout_s)

@@ -43,11 +43,10 @@ def free_port(host: str = HOST) -> int:
 
 
 class NatsServer:
-    """`async with NatsServer(workdir) as server:` runs nats-server on 127.0.0.1 until the block ends.
+    """`async with NatsServer(workdir) as server:` runs nats-server on 127.0.0.1 until the block ends."""
 
-    The port and the JetStream store stay the same across `kill`/`stop` and `start`, so a test can crash the
-    server mid-stream and bring it back with its data.
-    """
+    # The port and the JetStream store stay the same across `kill`/`stop` and `start`, so a test can crash
+    # the server mid-stream and bring it back with its data.
 
     def __init__(
         self,

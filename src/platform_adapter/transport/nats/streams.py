@@ -17,11 +17,10 @@ _STREAM_NAME_IN_USE = 10058  # "stream name already in use with a different conf
 
 @dataclass(frozen=True)
 class FactStreamConfig:
-    """The facts stream: file storage, a log kept within limits, and `discard=new` so a full stream refuses.
+    """The facts stream: file storage, a log kept within limits, and `discard=new` so a full stream refuses."""
 
-    Refusing (rather than dropping the oldest) is what turns a full stream into an explicit publish error,
-    which the outbox escalates as PA_DEGRADED + halt and retries: a fact is never lost to make room.
-    """
+    # Refusing (rather than dropping the oldest) is what turns a full stream into an explicit publish error,
+    # which the outbox escalates as PA_DEGRADED + halt and retries: a fact is never lost to make room.
 
     name: str = FACT_STREAM
     subjects: tuple[str, ...] = (FACT_SUBJECTS,)
@@ -71,7 +70,7 @@ async def ensure_health_bucket(js: Any) -> Any:
 
 
 async def wait_for_stream(js: Any, name: str, timeout_s: float | None, poll_s: float = 0.2) -> None:
-    """Return once stream `name` exists (its owner creates it when it starts); TimeoutError after `timeout_s` (None: wait on)."""
+    """Return once stream `name` exists (its owner creates it); TimeoutError after `timeout_s` (None: no limit)."""
     async with asyncio.timeout(timeout_s):
         while True:
             try:

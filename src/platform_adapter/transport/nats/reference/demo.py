@@ -50,11 +50,9 @@ async def demo_distributed(
     linger_s: float = 0.0,
     echo: Callable[[str], None] = print,
 ) -> int:
-    """Start the six processes, run the round trip from OE, stop them all; 0 when the round trip succeeded.
-
-    `timeout_s` bounds the round trip; `linger_s` keeps the PA, U and Paper running after it, so market data
-    keeps flowing into U for that long before everything stops.
-    """
+    """Start the six processes, run the round trip from OE, stop them all; 0 when the round trip succeeded."""
+    # `timeout_s` bounds the round trip; `linger_s` keeps the PA, U and Paper running after it, so market
+    # data keeps flowing into U for that long before everything stops.
     _fresh_dir(out_dir)
     server = NatsServer(out_dir / "nats")
     sim_port, md_port = free_port(), free_port()
@@ -158,9 +156,8 @@ def _report(result_file: Path, out_dir: Path, code: int, echo: Callable[[str], N
         f"orderId {result['order_id']}"
     )
     echo(f"  U -> Paper -> OE: outcome {result['outcome']} (from platform facts, not from the ack)")
-    echo(
-        f"  OE -> PA: flatten: receipt-ack {result['flatten_ack']}, liquidation orders {result['liquidation_order_ids']}"
-    )
+    flatten, orders = result["flatten_ack"], result["liquidation_order_ids"]
+    echo(f"  OE -> PA: flatten: receipt-ack {flatten}, liquidation orders {orders}")
     if result.get("error"):
         echo(f"  step failed: {result['error']}")
     facts = _count(out_dir / "u.sqlite", "SELECT COUNT(*) FROM facts")

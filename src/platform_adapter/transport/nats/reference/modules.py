@@ -83,11 +83,8 @@ async def run_reference_oe(
     script: Callable[[ReferenceOE], Awaitable[T]] | None = None,
     intent_timeout_s: float = 10.0,
 ) -> T | None:
-    """The reference OE as user `oe`: intents by request/reply, health from KV, outcomes from Paper's relay.
-
-    With `script`, runs it against the OE once everything follows, and returns its result; without, follows
-    until cancelled.
-    """
+    """The reference OE as user `oe`; runs `script(oe)` and returns its result, or follows until cancelled."""
+    # Intents by request/reply, health from the KV bucket, outcomes from Paper's relay.
     nc = await connect(nats_url, auth if auth is not None else NatsAuth.from_env(), name="oe")
     try:
         js = nc.jetstream()

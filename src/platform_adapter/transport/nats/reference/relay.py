@@ -70,13 +70,12 @@ class RecordPublisher(Generic[T]):
 
 
 class RecordFollower(Generic[T]):
-    """Reads `subject` of `stream` from its first message into `queue` as `record_type`.
+    """Reads `subject` of `stream` from its first message into `queue` as `record_type`, repeats left out."""
 
-    A durable pull consumer of its own (`<reader>-<random>`, removed by the server after 5 idle minutes),
-    so the follower resumes where it was after a nats-server restart. `seq_of` numbers the records: one
-    whose number is not above the last one passed on is a re-publication (its publisher restarted and sent
-    its backlog again) and is left out.
-    """
+    # A durable pull consumer of its own (`<reader>-<random>`, removed by the server after 5 idle minutes),
+    # so the follower resumes where it was after a nats-server restart. `seq_of` numbers the records: one
+    # whose number is not above the last one passed on is a re-publication (its publisher restarted and
+    # sent its backlog again).
 
     def __init__(
         self,
