@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck unit bench soak acceptance clean
+.PHONY: install demo demo-distributed test lint typecheck unit bench soak acceptance clean
 
 $(BIN)/pa: pyproject.toml uv.lock
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -17,6 +17,9 @@ install: $(BIN)/pa
 
 demo: install
 	$(BIN)/pa demo --no-tui
+
+demo-distributed: install
+	$(BIN)/pa demo-distributed
 
 lint: install
 	$(BIN)/ruff check src tests

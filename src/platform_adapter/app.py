@@ -107,9 +107,12 @@ async def _endpoints(settings: Settings, credentials: Credentials) -> AsyncItera
 def run_pa(settings: Settings, credentials: Credentials, *, tui: bool, transport: str | None) -> int:
     """`pa run`: the PA with the in-process transport and the reference U / Paper / OE attached."""
     chosen = transport or settings.transport
-    if chosen != "inproc":
-        print(f"pa: transport {chosen!r} is not available yet (NATS transport: tracker issue 8)")
+    if chosen != "inproc" and not chosen.startswith(("nats://", "tls://")):
+        print(f"pa: unknown transport {chosen!r}: use inproc or a nats:// URL")
         return 2
+    if chosen != "inproc":
+        configure_logging(level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values())
+        return asyncio.run(_run_pa_over_nats(settings, credentials, chosen))
     with contextlib.ExitStack() as files:
         # With the live view on, the JSON logs go to <log_dir>/pa.jsonl only (the view owns the terminal).
         stream = files.enter_context(open(os.devnull, "w", encoding="utf-8")) if tui else None
@@ -117,6 +120,16 @@ def run_pa(settings: Settings, credentials: Credentials, *, tui: bool, transport
             level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values(), stream=stream
         )
         return asyncio.run(_run_pa(settings, credentials, tui=tui))
+
+
+async def _run_pa_over_nats(settings: Settings, credentials: Credentials, nats_url: str) -> int:
+    """The PA alone, publishing facts and health to NATS JetStream and serving intents from it."""
+    from platform_adapter.transport.nats.adapter import serve_pa_over_nats
+
+    async with _endpoints(settings, credentials) as endpoints:
+        with contextlib.suppress(asyncio.CancelledError):
+            await serve_pa_over_nats(settings, credentials, nats_url, endpoints)
+    return 0
 
 
 async def _run_pa(settings: Settings, credentials: Credentials, *, tui: bool = False) -> int:

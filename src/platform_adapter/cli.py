@@ -123,6 +123,19 @@ app.command(
 )(probe_command)
 
 
+@app.command("demo-distributed")
+def demo_distributed(
+    config: ConfigOption = None,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 90.0,
+) -> None:
+    """Run nats-server, simulator, PA and reference U / Paper / OE as separate processes, with an order round trip."""
+    settings, _ = load_or_exit(config)
+    refuse_replay(settings)
+    from platform_adapter.transport.nats.reference.demo import run_demo_distributed
+
+    sys.exit(run_demo_distributed(settings, config_path=config, timeout_s=timeout))
+
+
 @app.command()
 def bench() -> None:
     """Run the benchmark suite and write docs/performance.md."""
