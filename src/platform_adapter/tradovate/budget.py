@@ -58,6 +58,18 @@ class RequestBudget:
             await self._clock.sleep(remaining)
         self._health.clear(_PENALTY_KEY)
 
+    async def run(self) -> None:
+        """Clear penalty and lock-out conditions when they expire, even if no request comes to notice it."""
+        while True:
+            now = self._clock.monotonic()
+            if self._lock_error is not None and now >= self._locked_until:
+                self._lock_error = None
+                self._health.clear(_LOCK_KEY)
+            if now >= self._cooldown_until:
+                self._health.clear(_PENALTY_KEY)
+            waits = [t - now for t in (self._locked_until, self._cooldown_until) if t > now]
+            await self._clock.sleep(min(waits) if waits else 1.0)
+
     def penalty(self, wait_s: float, what: str) -> None:
         """Record a penalty ticket: every request waits `wait_s` from now."""
         self.penalties += 1

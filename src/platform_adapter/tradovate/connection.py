@@ -263,6 +263,9 @@ class TradovateSocket:
         except (RateLimited, CaptchaRequired) as exc:
             self._quota_shutdown = True
             self._close_reason = self._close_reason or (HealthReason.RATE_LIMITED, str(exc))
+        except TradovateError as exc:  # e.g. a subscription or sync answered with an error status
+            # The connection is not usable as configured: close it and reconnect (reported, never silent).
+            self._close_reason = self._close_reason or (HealthReason.SOCKET_CLOSED, f"setup failed: {exc}")
         finally:
             self.ready.clear()
             for task in tasks:

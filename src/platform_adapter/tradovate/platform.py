@@ -123,6 +123,7 @@ class TradovatePlatform:
             self._health.clear(STARTUP_KEY)  # each socket now reports its own link state
             async with asyncio.TaskGroup() as group:
                 group.create_task(tokens.renew_forever(), name="token-renewal")
+                group.create_task(self.budget.run(), name="request-budget")
                 for socket in sockets:
                     group.create_task(socket.run(), name=f"{socket.role.value}-socket")
 
