@@ -137,9 +137,20 @@ def demo_distributed(
 
 
 @app.command()
-def bench() -> None:
-    """Run the benchmark suite and write docs/performance.md."""
-    _not_yet("pa bench", 10)
+def bench(
+    quick: Annotated[bool, typer.Option(help="Reduced sizes: about 30 s instead of 2-3 min.")] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="Run only these: decode, socket, command, reconnect, nats, memory (repeatable)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Markdown file whose generated block is rewritten.")] = Path(
+        "docs/performance.md"
+    ),
+) -> None:
+    """Run the benchmark suite (every figure against a baseline of the same run) and write docs/performance.md."""
+    from platform_adapter.bench import run_bench
+
+    raise typer.Exit(run_bench(quick=quick, only=only, out=out))
 
 
 @app.command()
@@ -167,11 +178,18 @@ def acceptance(
 
 @app.command()
 def soak(
-    seeds: Annotated[int, typer.Option(help="How many seeds to run.")] = 30,
-    seed: Annotated[int | None, typer.Option(help="Run this one seed.")] = None,
+    seeds: Annotated[int, typer.Option(help="Run seeds 1..N.")] = 30,
+    seed: Annotated[int | None, typer.Option(help="Run exactly this seed (reproduce a failure).")] = None,
+    duration: Annotated[float | None, typer.Option(help="Run consecutive seeds for this many seconds.")] = None,
+    steps: Annotated[int, typer.Option(help="Market steps per seed (a reproduction needs the same value).")] = 1000,
+    out: Annotated[
+        Path | None, typer.Option(help="Directory for soak.json and warnings (default artifacts/soak).")
+    ] = None,
 ) -> None:
-    """Run the seeded fault soak and check that nothing was silently lost."""
-    _not_yet("pa soak", 7)
+    """Run the seeded fault soak and check that no platform fact was silently lost."""
+    from platform_adapter.soak.command import soak_main
+
+    raise typer.Exit(soak_main(seeds=seeds, seed=seed, duration_s=duration, steps=steps, out=out))
 
 
 @app.command()
