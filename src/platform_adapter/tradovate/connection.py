@@ -79,6 +79,35 @@ class LinkLoss:
     last_recv_ts: int | None  # the last frame received before the loss
     lost_ts: int
 
+    def gap(
+        self,
+        connection: str,
+        stream: str,
+        *,
+        backfill: str,
+        detail: str,
+        to_epoch: int | None = None,
+        until_ts: int | None = None,
+        last_seen: str | int | None = None,
+        contract_id: int | None = None,
+        symbol: str | None = None,
+    ) -> GapDetail:
+        """The gap this loss opened on one stream: from the last frame received to `until_ts` (null while down)."""
+        return GapDetail(
+            reason=self.reason.value,
+            connection=connection,
+            from_epoch=self.epoch,
+            to_epoch=to_epoch,
+            first_missing_recv_ts=self.last_recv_ts,
+            last_missing_recv_ts=until_ts,
+            last_seen_platform_ts=last_seen,
+            backfill=backfill,
+            streams=(stream,),
+            contract_id=contract_id,
+            symbol=symbol,
+            detail=detail,
+        )
+
 
 class PenaltyTicket(TradovateError):
     """A mutating request got a penalty ticket: it was not processed, and is not re-sent automatically."""
@@ -195,20 +224,9 @@ class TradovateSocket:
             self.reconnects += 1
 
     def _report_loss(self, loss: LinkLoss) -> None:
+        detail = f"{self.role.value} socket lost ({loss.detail}); per-stream gap facts follow on reconnect"
         self._builder.gap(
-            self._ctx,
-            loss.lost_ts,
-            GapDetail(
-                reason=loss.reason.value,
-                connection=self.role.value,
-                from_epoch=loss.epoch,
-                to_epoch=None,
-                first_missing_recv_ts=loss.last_recv_ts,
-                last_missing_recv_ts=None,
-                backfill="none",
-                streams=(Stream.CONNECTION.value,),
-                detail=f"{self.role.value} socket lost ({loss.detail}); per-stream gap facts follow on reconnect",
-            ),
+            self._ctx, loss.lost_ts, loss.gap(self.role.value, Stream.CONNECTION.value, backfill="none", detail=detail)
         )
         for hook in self.lost_hooks:
             hook(self, loss)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from platform_adapter.config import Settings, Timeframe
 from platform_adapter.core.clock import Clock
-from platform_adapter.mic import GapDetail, Stream
+from platform_adapter.mic import Stream
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.connection import LinkLoss, TradovateSocket
 from platform_adapter.tradovate.contracts import Instrument, ReferenceData
@@ -180,28 +180,23 @@ class MarketDataFeed:
                 stream = Stream.CHART_TICK.value if spec.label == TICK else Stream.CHART_BAR.value
                 streams.append((stream, seen.last_bar_ts if seen else None, "requested"))
             for stream, last_seen, backfill in streams:
-                self._builder.gap(
-                    socket.context,
-                    now,
-                    GapDetail(
-                        reason=loss.reason.value,
-                        connection=socket.role.value,
-                        from_epoch=loss.epoch,
-                        to_epoch=epoch,
-                        first_missing_recv_ts=loss.last_recv_ts,
-                        last_missing_recv_ts=now,
-                        last_seen_platform_ts=last_seen,
-                        backfill=backfill,
-                        streams=(stream,),
-                        contract_id=instrument.contract_id,
-                        symbol=instrument.symbol,
-                        detail=(
-                            "chart history re-requested from the last bar seen; backfilled facts are marked"
-                            if backfill == "requested"
-                            else "Tradovate does not replay quotes/DOM; the first update after resubscribing is current"
-                        ),
-                    ),
+                detail = (
+                    "chart history re-requested from the last bar seen; backfilled facts are marked"
+                    if backfill == "requested"
+                    else "Tradovate does not replay quotes/DOM; the first update after resubscribing is current"
                 )
+                gap = loss.gap(
+                    socket.role.value,
+                    stream,
+                    to_epoch=epoch,
+                    until_ts=now,
+                    last_seen=last_seen,
+                    backfill=backfill,
+                    detail=detail,
+                    contract_id=instrument.contract_id,
+                    symbol=instrument.symbol,
+                )
+                self._builder.gap(socket.context, now, gap)
 
 
 def _text(response: Response) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.ports import IntentLedgerView
-from platform_adapter.mic import GapDetail, Stream
+from platform_adapter.mic import Stream
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.auth import TokenManager
 from platform_adapter.tradovate.connection import LinkLoss, TradovateSocket
@@ -51,21 +51,15 @@ class UserSync:
         loss, self._loss = self._loss, None
         if loss is not None:
             now = self._clock.now_ns()
-            self._builder.gap(
-                socket.context,
-                now,
-                GapDetail(
-                    reason=loss.reason.value,
-                    connection=socket.role.value,
-                    from_epoch=loss.epoch,
-                    to_epoch=epoch,
-                    first_missing_recv_ts=loss.last_recv_ts,
-                    last_missing_recv_ts=now,
-                    backfill="requested",
-                    streams=(Stream.PROPS.value,),
-                    detail="account events may have been missed; a fresh user/syncrequest snapshot follows",
-                ),
+            gap = loss.gap(
+                socket.role.value,
+                Stream.PROPS.value,
+                to_epoch=epoch,
+                until_ts=now,
+                backfill="requested",
+                detail="account events may have been missed; a fresh user/syncrequest snapshot follows",
             )
+            self._builder.gap(socket.context, now, gap)
         user_id = self._tokens.user_id
         body = encode_body({"users": [user_id]} if user_id is not None else {})
 
