@@ -16,49 +16,17 @@ import msgspec
 
 from platform_adapter.mic import FactEnvelope, FactKind, FactMode, GapDetail, Stream
 
+from .. import docs_samples as docs  # the verbatim docs samples, defined once
+
 # JS:EX-08 README, quote event (comments removed); lead sheet §4.1
-QUOTE_EVENT = """{
-  "e":"md",
-  "d": {
-    "quotes": [
-      {
-        "timestamp":"2017-04-13T04:59:06.588Z",
-        "contractId":123456,
-        "entries": {
-          "Bid": { "price":18405, "size":7 },
-          "TotalTradeVolume": { "price":18405, "size":7 },
-          "Offer": { "price":18410, "size":12 },
-          "LowPrice": { "price":18405, "size":7 },
-          "Trade": { "price":18405, "size":2 },
-          "OpenInterest": { "price":18405, "size":7 },
-          "OpeningPrice": { "price":18405, "size":7 },
-          "HighPrice": { "price":18405, "size":7 },
-          "SettlementPrice": { "price":18405, "size":7 },
-          "EmptyBook": { "price":18405, "size":7 }
-        }
-      }
-    ]
-  }
-}"""
+QUOTE_EVENT = docs.QUOTE_EVENT
 
 # JS:EX-10 README, one bar (VERBATIM object); the packet around it is CONSTRUCTED per MDDOC (§4.3).
-BAR = """{
-    "timestamp":"2017-04-13T11:00:00.000Z",
-    "open":2334.25,
-    "high":2334.5,
-    "low":2333,
-    "close":2333.75,
-    "upVolume":4712,
-    "downVolume":201,
-    "upTicks":1333,
-    "downTicks":82,
-    "bidVolume":2857,
-    "offerVolume":2056
-    }"""
+BAR = docs.BAR
 CHART_BARS_EVENT = '{"e":"chart","d":{"charts":[{"id":32,"td":20170413,"bars":[' + BAR + "]}]}}"
 
 # FAQ:HowToHandleDataSizeLimits / MDDOC: end-of-history packet; id CONSTRUCTED (§4.3)
-EOH_EVENT = '{"e":"chart","d":{"charts":[{"id":32,"eoh":true}]}}'
+EOH_EVENT = docs.EOH_EVENT
 
 # JS:EX-11 README, tick chart packet (comments and "..." removed; the unquoted key `eoh` quoted) (§4.3)
 TICK_CHART_EVENT = """{"e":"chart","d":{
@@ -98,7 +66,7 @@ PROPS_ORDER_EVENT = (
 )
 
 # DOCS wss-guide/message-protocol, shutdown event; values CONSTRUCTED (§3)
-SHUTDOWN_EVENT = '{"e":"shutdown","d":{"reasonCode":"Maintenance","reason":"Scheduled maintenance"}}'
+SHUTDOWN_EVENT = docs.SHUTDOWN_EVENT
 
 ACCOUNT_ID = 25
 CONTRACT_ID = 560901

@@ -8,95 +8,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import docs_samples as docs  # the verbatim docs samples, defined once
+
 # WSMD (github.com/tradovate/api/blob/master/WebSockets.md), lead sheet §2.4: the authorize ack.
-AUTHORIZE_ACK = 'a[{"s":200,"i":2}]'
+AUTHORIZE_ACK = docs.AUTHORIZE_ACK
 
 # WSMD / DOCS wss-guide/message-protocol "Server Frames": the close frame.
-CLOSE_FRAME = 'c[3000, "Go away!"]'
+CLOSE_FRAME = docs.CLOSE_DOCS
 
 # DOCS wss-guide/message-protocol "Decoding Server Frames": a props event frame.
-PROPS_FRAME = (
-    'a[{"e":"props","d":{"entityType":"order","eventType":"Created","entity":{"id":210518,"accountId":25,'
-    '"contractId":560901,"timestamp":"2016-11-04T00:02:36.626Z","action":"Sell","ordStatus":"PendingNew",'
-    '"admin":false}}}]'
-)
+PROPS_FRAME = docs.PROPS_ORDER_FRAME
 
 # DOCS `/{entity}/item` example (contract/item?id=2710963), lead sheet §7.
-CONTRACT_ITEM = (
-    '{"id":2710963,"name":"ESM2","contractMaturityId":46104,"status":"DefinitionChecked","providerTickSize":0.25}'
-)
+CONTRACT_ITEM = docs.CONTRACT_ITEM
 
 # DOCS wss-guide/message-protocol, "md" Server Event (the 2021 sample with size-only / price-only entries).
-QUOTE_EVENT = """{
-    "e":"md",
-    "d": {
-        "quotes": [
-            {
-                "timestamp":"2021-04-13T04:59:06.588Z",
-                "contractId":123456,
-                "entries": {
-                    "Bid": { "price":18405.123, "size":7.123 },
-                    "TotalTradeVolume": { "size":4118.123 },
-                    "Offer": { "price":18410.012, "size":12.35 },
-                    "LowPrice": { "price":18355.23 },
-                    "Trade": { "price":18405.023, "size":2.10 },
-                    "OpenInterest": { "size":40702.024 },
-                    "OpeningPrice": { "price":18515.123 },
-                    "HighPrice": { "price":18520.125 },
-                    "SettlementPrice": { "price":18520.257 }
-                }
-            }
-        ]
-    }
-}"""
+QUOTE_EVENT = docs.QUOTE_EVENT_DOCS
 
 # JS:EX-09 (github.com/tradovate/example-api-js/tree/main/tutorial/WebSockets/EX-09-Realtime-Market-Data-Pt2).
-DOM_EVENT = """{
-  "e":"md",
-  "d": {
-    "doms": [
-      {
-        "contractId":123456,
-        "timestamp":"2017-04-13T11:33:57.488Z",
-        "bids": [
-          {"price":2335.25,"size":33},
-          {"price":2333,"size":758}
-        ],
-        "offers": [
-          {"price":2335.5,"size":255},
-          {"price":2337.75,"size":466}
-        ]
-      }
-    ]
-  }
-}"""
+DOM_EVENT = docs.DOM_EVENT
 
 # JS:EX-09, histogram event.
-HISTOGRAM_EVENT = """{
-  "e":"md",
-  "d": {
-    "histograms": [
-      {
-        "contractId":123456,
-        "timestamp":"2017-04-13T11:33:57.412Z",
-        "tradeDate": {
-          "year":2017,
-          "month":4,
-          "day":13
-        },
-        "base":2338.75,
-        "items": {
-          "-14":5906,
-          "2":1234
-        },
-        "refresh":false
-      }
-    ]
-  }
-}"""
+HISTOGRAM_EVENT = docs.HISTOGRAM_EVENT
 
 # MDDOC (Market-Data/Request-Reference/Get-Chart): the md/getChart response and a chart data message.
-GET_CHART_RESPONSE = '{"s":200,"i":13,"d":{"historicalId":32,"realtimeId":31}}'
+GET_CHART_RESPONSE = docs.GET_CHART_RESPONSE
 CHART_EVENT = """{
   "e":"chart",
   "d": {
@@ -125,34 +61,7 @@ CHART_EVENT = """{
 }"""
 
 # JS:EX-11 (tutorial/WebSockets/EX-11-Tick-Charts) and MDDOC Using-Tick-Charts: a tick packet and eoh.
-TICK_CHART = """{
-    "charts": [
-        {
-            "id": 16335,
-            "s": "db",
-            "td": 20190718,
-            "bp": 11917,
-            "bt": 1563421179735,
-            "ts": 0.25,
-            "tks": [
-                {
-                    "t": 0,
-                    "p": 0,
-                    "s": 3,
-                    "b": -1,
-                    "a": 0,
-                    "bs": 122,
-                    "as": 28,
-                    "id": 11768401
-                }
-            ]
-        },
-        {
-            "id": 16335,
-            "eoh": true
-        }
-    ]
-}"""
+TICK_CHART = docs.TICK_CHART_D
 
 # DOCS wss-guide/message-protocol, "shutdown" Server Event (`reason` may be absent).
 SHUTDOWN_EVENT = '{"e":"shutdown","d":{"reasonCode":"Maintenance","reason":"Planned maintenance"}}'
@@ -161,14 +70,11 @@ SHUTDOWN_EVENT = '{"e":"shutdown","d":{"reasonCode":"Maintenance","reason":"Plan
 PENALTY = '{"p-ticket":"ticket","p-time":15,"p-captcha":false}'
 
 # WSMD (lead sheet §3) and JS:EX-07: verbatim request frames.
-EXECUTION_REPORT_LIST_REQUEST = "executionReport/list\n4\n\n"
-LDEPS_REQUEST = "tradingPermission/ldeps\n8\nmasterids=1"
-ROLL_CONTRACT_REQUEST = 'contract/rollcontract\n33\n\n{"name":"YMZ6","forward":true,"ifExpired":true}'
+EXECUTION_REPORT_LIST_REQUEST = docs.REQUEST_NO_QUERY_NO_BODY
+LDEPS_REQUEST = docs.REQUEST_QUERY_DOCS
+ROLL_CONTRACT_REQUEST = docs.REQUEST_BODY
 # DOCS `md/getChart`: the verbatim wire example.
-GET_CHART_REQUEST = (
-    'md/getchart\n0\n\n{"symbol":"ESZ4","chartDescription":{"underlyingType":"MinuteBar","elementSize":1,'
-    '"elementSizeUnit":"UnderlyingUnits","withHistogram":false},"timeRange":{"asMuchAsElements":100}}'
-)
+GET_CHART_REQUEST = docs.REQUEST_GET_CHART
 # ISS#38 (github.com/tradovate/api/issues/38): md/getChart sent where md/* is not served.
 NOT_FOUND_GET_CHART = "Not found: md/getChart"
 # ISS#32 (github.com/tradovate/api/issues/32): body sent on the query line, symbol missing.
