@@ -1,8 +1,8 @@
 """Benchmark 2: frames over a real local WebSocket through the PA to U — throughput and added latency.
 
 Set-up: the wire server (`wire_server.py`) runs in its own process, so it does not compete with the PA
-for its core; the simulator serves REST (token, contracts) and the PA's market-data socket points at the
-wire server. The PA is the full in-process stack (`build_inproc_stack`, SIM mode: market ingress only)
+for its core; the simulator (another process) serves REST (token, contracts) and the PA's market-data
+socket points at the wire server, so the PA's process holds only the PA, U and the baseline client. The PA is the full in-process stack (`build_inproc_stack`, SIM mode: market ingress only)
 with a U that takes facts off the in-process channel as fast as it can.
 
 * **Throughput**: the server blasts N corpus messages as fast as the socket takes them; msg/s is N over
@@ -27,14 +27,14 @@ import aiohttp
 import msgspec
 
 from platform_adapter.config import Mode
-from platform_adapter.sim import TradovateSim
 
 from .corpus import Corpus
 from .decode import _HEAD, _ITEMS
 from .loop import run
 from .processes import wire_server
 from .results import BenchResult, Row, Verdict, median, percentile, verdict
-from .stack import CountingU, pa_settings, running_pa, sim_config
+from .sim_process import sim_process
+from .stack import CountingU, pa_settings, running_pa
 
 TARGET_RATE: Final = 100_000.0
 TARGET_P99_US: Final = 100.0
@@ -137,8 +137,8 @@ async def _measure(corpus: Corpus, quick: bool) -> _Figures:
     rounds = 2 if quick else 5
     blast = 150_000 if quick else 300_000
     paced_s = 1.5 if quick else 3.0
-    with wire_server(corpus.seed) as port:
-        async with TradovateSim(sim_config()) as sim, aiohttp.ClientSession() as http:
+    with wire_server(corpus.seed) as port, sim_process() as sim:
+        async with aiohttp.ClientSession() as http:
             md_url = f"ws://127.0.0.1:{port}/v1/websocket"
             settings = pa_settings(sim.rest_url, sim.trading_ws_url, md_url, mode=Mode.SIM)
             async with running_pa(settings) as pa, _raw_client(http, port) as raw:
