@@ -106,21 +106,26 @@ class Outbox:
 
     def put(self, envelope: FactEnvelope) -> None:
         """Queue one fact. Never drops and never blocks; watch `has_room` between frames."""
-        self._facts.append(envelope)
+        facts = self._facts
+        facts.append(envelope)
         counters = self.counters
         counters.received += 1
-        kind = envelope.kind.value
-        counters.by_kind[kind] = counters.by_kind.get(kind, 0) + 1
-        depth = len(self._facts)
+        # FactKind is a StrEnum: the member is its own key (`.value` costs an enum descriptor call per fact).
+        by_kind = counters.by_kind
+        kind = envelope.kind
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+        depth = len(facts)
         if depth > counters.peak_depth:
             counters.peak_depth = depth
-        if depth >= self._high and not self._backpressure:
-            self._enter_backpressure(depth)
-        if depth >= self._capacity and self._room.is_set():
-            self._room.clear()
-            counters.reader_pauses += 1
-        self._drained.clear()
-        self._work.set()
+        if depth >= self._high:
+            if not self._backpressure:
+                self._enter_backpressure(depth)
+            if depth >= self._capacity and self._room.is_set():
+                self._room.clear()
+                counters.reader_pauses += 1
+        if depth == 1:  # the queue was empty: the pump may be waiting, and `drained` no longer holds
+            self._drained.clear()
+            self._work.set()
 
     @property
     def has_room(self) -> bool:

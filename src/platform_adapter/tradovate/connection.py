@@ -341,25 +341,29 @@ class TradovateSocket:
         builder = self._builder
         writer = self._writer
         clock = self._clock
+        now_ns, monotonic, message_fact = clock.now_ns, clock.monotonic, builder.message
+        text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
+        pending = self._pending
         async for msg in ws:
-            if msg.type is aiohttp.WSMsgType.TEXT or msg.type is aiohttp.WSMsgType.BINARY:
+            kind = msg.type
+            if kind is text or kind is binary:
                 data = msg.data
             else:
                 break
-            recv_ts = clock.now_ns()
-            self._last_frame = clock.monotonic()
+            recv_ts = now_ns()
+            self._last_frame = monotonic()
             self._last_recv_ts = recv_ts
             self.frames += 1
             ctx = self._ctx
             frame = decode_frame(data)
-            if isinstance(frame, MessagesFrame):
+            if type(frame) is MessagesFrame:
                 for message in frame.messages:
-                    builder.message(ctx, recv_ts, message)
-                    if isinstance(message, Response):
-                        future = self._pending.get(message.request_id)
+                    message_fact(ctx, recv_ts, message)
+                    if type(message) is Response:
+                        future = pending.get(message.request_id)
                         if future is not None and not future.done():
                             future.set_result(message)
-                    elif isinstance(message, Event) and message.kind == "shutdown":
+                    elif type(message) is Event and message.kind == "shutdown":
                         self._on_shutdown(message)
             elif isinstance(frame, HeartbeatFrame):
                 pass

@@ -22,8 +22,12 @@ class InProcFactChannel:
 
     async def deliver(self, batch: Sequence[FactEnvelope]) -> None:
         """Put every fact of the batch on U's queue, in order, waiting while it is full."""
+        queue = self.queue
         for envelope in batch:
-            await self.queue.put(envelope)
+            if queue.full():
+                await queue.put(envelope)  # U is behind: wait for room (the outbox keeps the rest)
+            else:
+                queue.put_nowait(envelope)  # no coroutine per fact while there is room
             self.delivered += 1
 
 

@@ -94,6 +94,13 @@ def md_head(d: Payload) -> MdHead:
         stream, items = "histogram", histograms
     else:
         stream, items = "md", [*(quotes or ()), *(doms or ()), *(histograms or ())]
+    if len(items) == 1:  # the usual case: one contract per message
+        contract_id, timestamp = items[0].contract_id, items[0].timestamp
+        return MdHead(
+            stream,
+            (contract_id,) if type(contract_id) is int else (),
+            (timestamp,) if type(timestamp) is str else (),
+        )
     return MdHead(
         stream,
         tuple([item.contract_id for item in items if type(item.contract_id) is int]),
@@ -127,11 +134,28 @@ class ChartHead(msgspec.Struct, frozen=True, gc=False):
     last_tick_base_ms: int | None = None  # `bt` of the last tick packet, as sent (platform epoch ms)
 
 
+class _Bar(msgspec.Struct, gc=False):
+    timestamp: Any = None
+
+
+class _Tick(msgspec.Struct, gc=False):
+    id: Any = None
+
+
 class _Packet(msgspec.Struct, gc=False):
     id: Any = None
     eoh: Any = None
     bt: Any = None
-    # Bars and ticks stay Raw: only the first and the last of each are decoded.
+    # Only the routing key of each bar / tick is read; msgspec skips the rest of each object in the same pass.
+    bars: list[_Bar] | None = None
+    tks: list[_Tick] | None = None
+
+
+class _RawPacket(msgspec.Struct, gc=False):
+    # The second-chance shape: bars and ticks as Raw, so one malformed bar does not hide the others.
+    id: Any = None
+    eoh: Any = None
+    bt: Any = None
     bars: list[msgspec.Raw] | None = None
     tks: list[msgspec.Raw] | None = None
 
@@ -149,17 +173,10 @@ class _PacketIdentity(msgspec.Struct, gc=False):
     eoh: Any = None
 
 
-class _Bar(msgspec.Struct, gc=False):
-    timestamp: Any = None
-
-
-class _Tick(msgspec.Struct, gc=False):
-    id: Any = None
-
-
 _CHARTS: Final = msgspec.json.Decoder(_Charts)
 _CHART_SECTIONS: Final = msgspec.json.Decoder(_ChartSections)
 _PACKET: Final = msgspec.json.Decoder(_Packet)
+_RAW_PACKET: Final = msgspec.json.Decoder(_RawPacket)
 _PACKET_IDENTITY: Final = msgspec.json.Decoder(_PacketIdentity)
 _RAW_ITEM: Final = msgspec.json.Decoder(msgspec.Raw)
 _BAR: Final = msgspec.json.Decoder(_Bar)
@@ -178,10 +195,10 @@ def chart_head(d: Payload) -> ChartHead:
     if not packets:
         return _CHART_UNKNOWN
     eoh = False
-    first_bar: msgspec.Raw | None = None
-    last_bar: msgspec.Raw | None = None
-    first_tick: msgspec.Raw | None = None
-    last_tick: msgspec.Raw | None = None
+    first_bar: _Bar | None = None
+    last_bar: _Bar | None = None
+    first_tick: _Tick | None = None
+    last_tick: _Tick | None = None
     last_base: Any = None
     for packet in packets:
         if packet.eoh is True:
@@ -195,15 +212,16 @@ def chart_head(d: Payload) -> ChartHead:
                 first_tick = packet.tks[0]
             last_tick = packet.tks[-1]
             last_base = packet.bt
+    only = packets[0].id if len(packets) == 1 else None
     return ChartHead(
-        unique_ints(packet.id for packet in packets),
+        (only,) if type(only) is int else unique_ints(packet.id for packet in packets),
         eoh,
         first_bar is not None,
         first_tick is not None,
-        _bar_timestamp(first_bar),
-        _bar_timestamp(last_bar),
-        _tick_id(first_tick),
-        _tick_id(last_tick),
+        str_or_none(first_bar.timestamp) if first_bar is not None else None,
+        str_or_none(last_bar.timestamp) if last_bar is not None else None,
+        int_or_none(first_tick.id) if first_tick is not None else None,
+        int_or_none(last_tick.id) if last_tick is not None else None,
         int_or_none(last_base),
     )
 
@@ -217,6 +235,11 @@ def _salvage_packets(d: msgspec.Raw | bytes) -> list[_Packet]:
     for raw_packet in salvage_items(section, _RAW_ITEM)[0] or ():
         try:
             packets.append(_PACKET.decode(raw_packet))
+            continue
+        except DECODE_ERRORS:
+            pass
+        try:
+            loose = _RAW_PACKET.decode(raw_packet)
         except DECODE_ERRORS:
             # Bars or ticks that do not fit: the packet still says which subscription it belongs to
             # and whether it ends the history.
@@ -225,6 +248,11 @@ def _salvage_packets(d: msgspec.Raw | bytes) -> list[_Packet]:
             except DECODE_ERRORS:
                 continue
             packets.append(_Packet(identity.id, identity.eoh))
+            continue
+        # Only the first and the last bar / tick matter to the head: read them one by one.
+        bars = [_Bar(_bar_timestamp(loose.bars[0])), _Bar(_bar_timestamp(loose.bars[-1]))] if loose.bars else None
+        ticks = [_Tick(_tick_id(loose.tks[0])), _Tick(_tick_id(loose.tks[-1]))] if loose.tks else None
+        packets.append(_Packet(loose.id, loose.eoh, loose.bt, bars, ticks))
     return packets
 
 
