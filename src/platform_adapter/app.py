@@ -7,10 +7,10 @@ import contextlib
 import os
 import random
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -28,6 +28,17 @@ if TYPE_CHECKING:
     from platform_adapter.reference import ReferenceSystem
 
 _log = get_logger("pa.app")
+
+
+def run_event_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run `main` on uvloop when it is installed (socket p50 latency 24 us vs 65 us on the stdlib loop,
+    docs/performance.md), else on the stdlib loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 @dataclass
@@ -112,14 +123,14 @@ def run_pa(settings: Settings, credentials: Credentials, *, tui: bool, transport
         return 2
     if chosen != "inproc":
         configure_logging(level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values())
-        return asyncio.run(_run_pa_over_nats(settings, credentials, chosen))
+        return run_event_loop(_run_pa_over_nats(settings, credentials, chosen))
     with contextlib.ExitStack() as files:
         # With the live view on, the JSON logs go to <log_dir>/pa.jsonl only (the view owns the terminal).
         stream = files.enter_context(open(os.devnull, "w", encoding="utf-8")) if tui else None
         configure_logging(
             level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values(), stream=stream
         )
-        return asyncio.run(_run_pa(settings, credentials, tui=tui))
+        return run_event_loop(_run_pa(settings, credentials, tui=tui))
 
 
 async def _run_pa_over_nats(settings: Settings, credentials: Credentials, nats_url: str) -> int:
@@ -168,7 +179,7 @@ def run_demo(settings: Settings, credentials: Credentials, *, tui: bool, duratio
         )
         console = Console(highlight=False, width=None if tui else 140)
         try:
-            return asyncio.run(_demo(settings, credentials, console, out_dir, duration_s, tui=tui))
+            return run_event_loop(_demo(settings, credentials, console, out_dir, duration_s, tui=tui))
         except KeyboardInterrupt:
             return 0
 
