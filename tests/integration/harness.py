@@ -1,13 +1,18 @@
-"""A running simulator + PA + reference U/Paper/OE, for tests against the real wire protocol on 127.0.0.1."""
+"""A running simulator + PA + reference U/Paper/OE, for tests against the real wire protocol on 127.0.0.1.
+
+The PA talks to U and OE over one of two transports: `inproc` (in-process channels, the default) or `nats`
+(a real nats-server, each module its own NATS user: see `over_nats`). Tests see the same `Harness` either way.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import random
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -21,13 +26,20 @@ from platform_adapter.config import (
     OutboxSettings,
     Settings,
 )
+from platform_adapter.core.adapter import PlatformAdapter
 from platform_adapter.core.clock import ManualClock
 from platform_adapter.mic import FactEnvelope, FactKind, FactMode, HealthState, Stream
-from platform_adapter.reference import ReferenceSystem
+from platform_adapter.reference import IntentCaller, ReferenceOE, ReferencePaper, ReferenceSystem, ReferenceU
 from platform_adapter.sim import ManualClock as SimManualClock
 from platform_adapter.sim import SimConfig, TradovateSim
+from platform_adapter.tradovate.platform import TradovatePlatform
+from platform_adapter.transport.nats import FactStreamConfig
+
+from .over_nats import NatsWiring, over_nats
 
 ACCOUNT_ID = 701234
+Transport = Literal["inproc", "nats"]
+TRANSPORTS: tuple[Transport, ...] = ("inproc", "nats")
 _FACT_COLUMNS = (
     "kind",
     "stream",
@@ -104,19 +116,53 @@ class FactEnvelopeFields(msgspec.Struct):
     backfill: bool
 
 
+class PAStack(Protocol):
+    """The PA as tests reach it, whatever the transport: `InProcStack`, or `NatsPAStack`."""
+
+    @property
+    def adapter(self) -> PlatformAdapter: ...
+
+    @property
+    def platform(self) -> TradovatePlatform: ...
+
+    @property
+    def intents(self) -> IntentCaller:
+        """OE's side of the intent path: `call(intent, sender)` returns the PA's receipt-ack."""
+        ...
+
+
+class ReferenceModules(Protocol):
+    """U, Paper and OE on one database: `ReferenceSystem`, or `NatsReferenceSystem`."""
+
+    @property
+    def db(self) -> sqlite3.Connection: ...
+
+    @property
+    def u(self) -> ReferenceU: ...
+
+    @property
+    def paper(self) -> ReferencePaper: ...
+
+    @property
+    def oe(self) -> ReferenceOE: ...
+
+
 @dataclass
 class Harness:
     """Everything a test may poke at."""
 
     sim: TradovateSim
-    stack: InProcStack
-    system: ReferenceSystem
+    stack: PAStack
+    system: ReferenceModules
     clock: ManualClock
     sim_clock: SimManualClock
     pa_task: asyncio.Task[None]
+    transport: Transport
+    inproc: InProcStack | None = None  # the in-process channels (transport "inproc")
+    nats: NatsWiring | None = None  # the server, the PA's NATS ports, the stream's configuration (transport "nats")
 
     @property
-    def oe(self) -> Any:
+    def oe(self) -> ReferenceOE:
         return self.system.oe
 
     def u_facts(self) -> list[FactEnvelope]:
@@ -157,15 +203,15 @@ class Harness:
         read = builder.counters.messages
         return all(read.get(kind, 0) >= len(self.sim.sent_messages(kind=kind)) for kind in ("md", "trading"))
 
+    def delivered_to_u(self) -> bool:
+        """The outbox is empty and U has stored every fact the PA built."""
+        outbox = self.stack.adapter.outbox
+        return outbox.depth == 0 and self.system.u.counters.facts >= outbox.counters.received
+
     async def drained(self, timeout: float = 10.0) -> None:
         """Wait until the PA has read everything the simulator sent and U has stored every fact built from it."""
-        outbox = self.stack.adapter.outbox
         await self.until(self.read_everything_sent, timeout, "the PA to read every message sent")
-        await self.until(
-            lambda: outbox.depth == 0 and self.system.u.counters.facts >= outbox.counters.received,
-            timeout,
-            "U to store every fact",
-        )
+        await self.until(self.delivered_to_u, timeout, "U to store every fact")
 
     async def advance(self, seconds: float, step: float = 0.25) -> None:
         """Advance the PA's clock in small steps, letting I/O run between them."""
@@ -177,19 +223,45 @@ class Harness:
             moved += step
             await asyncio.sleep(0.002)
 
+    async def until_advancing(
+        self, predicate: Callable[[], bool], timeout: float = 30.0, step: float = 0.25, what: str = "condition"
+    ) -> None:
+        """Wait (bounded) until `predicate` holds, advancing both clocks by `step` between looks.
+
+        For a PA that waits on its own clock: the outbox retries a batch the transport refused after
+        `retry_delay_s` of the PA's clock, which moves only when a test advances it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await self.advance(step, step)
+
+    async def channel_to_u_full(self) -> bool:
+        """The transport to U takes no more: its in-process queue is full, or the facts stream is at `max_msgs`."""
+        if self.nats is not None:
+            return await self.nats.stream_full()
+        assert self.inproc is not None
+        return self.inproc.facts.queue.full()
+
     def facts_of(self, kind: FactKind) -> list[FactEnvelope]:
         return [f for f in self.u_facts() if f.kind is kind]
 
 
 @contextlib.asynccontextmanager
 async def running(
+    transport: Transport = "inproc",
     sim_overrides: dict[str, Any] | None = None,
     arm: Callable[[TradovateSim], object] | None = None,
     fact_queue_size: int = 10_000,
+    fact_stream: FactStreamConfig | None = None,
     **settings_overrides: Any,
 ) -> AsyncIterator[Harness]:
     """Start a simulator, a PA on a ManualClock, and the reference system; stop all of them afterwards.
 
+    `transport` carries facts, intents and health between the PA and U / OE. `fact_queue_size` bounds the
+    in-process queue to U (inproc), `fact_stream` configures the facts stream (nats; the PA's default if None).
     `arm` runs after the simulator is up and before the PA starts (to inject a fault at login).
     """
     clock = ManualClock()
@@ -198,26 +270,42 @@ async def running(
         if arm is not None:
             arm(sim)
         settings = settings_for(sim, **settings_overrides)
+        endpoints = (sim.rest_url, sim.trading_ws_url, sim.md_ws_url)
+        if transport == "nats":
+            async with over_nats(
+                settings, endpoints, clock=clock, rng=random.Random(3), account_id=ACCOUNT_ID, stream=fact_stream
+            ) as wiring:
+                harness = Harness(sim, wiring.stack, wiring.system, clock, sim_clock, _start(wiring.stack), "nats")
+                harness.nats = wiring
+                async with _stopping(harness):
+                    yield harness
+            return
         stack = build_inproc_stack(
-            settings,
-            Credentials(),
-            (sim.rest_url, sim.trading_ws_url, sim.md_ws_url),
-            clock=clock,
-            rng=random.Random(3),
-            fact_queue_size=fact_queue_size,
+            settings, Credentials(), endpoints, clock=clock, rng=random.Random(3), fact_queue_size=fact_queue_size
         )
         async with ReferenceSystem(
             ":memory:", facts=stack.facts, health=stack.health, intents=stack.intents, account_id=ACCOUNT_ID
         ) as system:
-            task = asyncio.create_task(stack.adapter.run(), name="pa")
-            harness = Harness(sim, stack, system, clock, sim_clock, task)
-            try:
+            harness = Harness(sim, stack, system, clock, sim_clock, _start(stack), "inproc", inproc=stack)
+            async with _stopping(harness):
                 yield harness
-            finally:
-                if task.done():  # it ended by itself (a test that expects the PA to stop): already observed
-                    if not task.cancelled():
-                        task.exception()
-                else:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+
+
+def _start(stack: PAStack) -> asyncio.Task[None]:
+    return asyncio.create_task(stack.adapter.run(), name="pa")
+
+
+@contextlib.asynccontextmanager
+async def _stopping(harness: Harness) -> AsyncIterator[None]:
+    """Stop the PA when the test is over (before its U / Paper / OE stop)."""
+    task = harness.pa_task
+    try:
+        yield
+    finally:
+        if task.done():  # it ended by itself (a test that expects the PA to stop): already observed
+            if not task.cancelled():
+                task.exception()
+        else:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

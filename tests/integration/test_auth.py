@@ -6,11 +6,15 @@ import json
 
 from platform_adapter.mic import HealthReason, HealthState
 
-from .harness import running
+from .harness import Transport, running
 
 
-async def test_a_penalty_ticket_on_login_is_waited_out_and_the_same_body_resent_with_the_ticket() -> None:
-    async with running(arm=lambda sim: sim.faults.penalty(n=1, seconds=15, endpoint="auth/accesstokenrequest")) as h:
+async def test_a_penalty_ticket_on_login_is_waited_out_and_the_same_body_resent_with_the_ticket(
+    transport: Transport,
+) -> None:
+    async with running(
+        transport, arm=lambda sim: sim.faults.penalty(n=1, seconds=15, endpoint="auth/accesstokenrequest")
+    ) as h:
         await h.until(lambda: HealthReason.PENALTY_WAIT in h.stack.adapter.health.current.reasons, what="penalty")
         requests = h.sim.received_requests("auth/accesstokenrequest")
         assert len(requests) == 1
@@ -24,9 +28,9 @@ async def test_a_penalty_ticket_on_login_is_waited_out_and_the_same_body_resent_
         assert resent == json.loads(first.body)  # otherwise the identical body
 
 
-async def test_a_captcha_is_pa_down_with_a_reason_the_operator_can_act_on() -> None:
+async def test_a_captcha_is_pa_down_with_a_reason_the_operator_can_act_on(transport: Transport) -> None:
     async with running(
-        arm=lambda sim: sim.faults.penalty(n=5, seconds=5, captcha=True, endpoint="auth/accesstokenrequest")
+        transport, arm=lambda sim: sim.faults.penalty(n=5, seconds=5, captcha=True, endpoint="auth/accesstokenrequest")
     ) as h:
         await h.until(lambda: h.stack.adapter.health.state is HealthState.DOWN, what="PA_DOWN")
         signal = h.stack.adapter.health.current
@@ -38,16 +42,16 @@ async def test_a_captcha_is_pa_down_with_a_reason_the_operator_can_act_on() -> N
         assert len(h.sim.received_requests("auth/accesstokenrequest")) == 1  # no retry storm
 
 
-async def test_a_429_locks_every_request_out_and_reports_pa_down() -> None:
-    async with running(arm=lambda sim: sim.faults.rate_limit(n=1, endpoint="account/list")) as h:
+async def test_a_429_locks_every_request_out_and_reports_pa_down(transport: Transport) -> None:
+    async with running(transport, arm=lambda sim: sim.faults.rate_limit(n=1, endpoint="account/list")) as h:
         await h.until(lambda: h.stack.adapter.health.state is HealthState.DOWN, what="PA_DOWN")
         assert HealthReason.RATE_LIMITED in h.stack.adapter.health.current.reasons
         await h.advance(60.0, step=2.0)
         assert len(h.sim.received_requests("account/list")) == 1  # the shared budget holds every request
 
 
-async def test_the_token_is_renewed_fifteen_minutes_before_it_lapses() -> None:
-    async with running(sim_overrides={"token_lifetime_s": 5400.0}) as h:  # Tradovate's 90-minute token
+async def test_the_token_is_renewed_fifteen_minutes_before_it_lapses(transport: Transport) -> None:
+    async with running(transport, sim_overrides={"token_lifetime_s": 5400.0}) as h:  # Tradovate's 90-minute token
         await h.up()
         await h.advance(4470.0, step=30.0)
         assert h.sim.received_requests("auth/renewaccesstoken") == []
@@ -57,8 +61,8 @@ async def test_the_token_is_renewed_fifteen_minutes_before_it_lapses() -> None:
         assert len(h.sim.received_requests("auth/accesstokenrequest")) == 1  # renewed, not a new session
 
 
-async def test_a_revoked_token_is_replaced_and_the_sockets_reauthorize() -> None:
-    async with running() as h:
+async def test_a_revoked_token_is_replaced_and_the_sockets_reauthorize(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         h.sim.faults.revoke_tokens()
         await h.sim.faults.close_sockets("all")
@@ -69,8 +73,10 @@ async def test_a_revoked_token_is_replaced_and_the_sockets_reauthorize() -> None
         assert len(authorizes) >= 4
 
 
-async def test_a_short_lived_token_is_renewed_half_way_not_in_a_loop() -> None:
-    async with running(sim_overrides={"token_lifetime_s": 600.0}) as h:  # shorter than the 15 min renew-ahead
+async def test_a_short_lived_token_is_renewed_half_way_not_in_a_loop(transport: Transport) -> None:
+    async with running(
+        transport, sim_overrides={"token_lifetime_s": 600.0}
+    ) as h:  # shorter than the 15 min renew-ahead
         await h.up()
         await h.advance(290.0, step=5.0)
         assert h.sim.received_requests("auth/renewaccesstoken") == []
@@ -80,8 +86,8 @@ async def test_a_short_lived_token_is_renewed_half_way_not_in_a_loop() -> None:
         assert len(h.sim.received_requests("auth/renewaccesstoken")) == 1  # once per half-life, no storm
 
 
-async def test_a_dead_connections_routes_are_forgotten() -> None:
-    async with running() as h:
+async def test_a_dead_connections_routes_are_forgotten(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         builder = h.stack.platform.builder
         assert builder is not None

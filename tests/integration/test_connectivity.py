@@ -10,11 +10,11 @@ from platform_adapter.config import HeartbeatSettings
 from platform_adapter.mic import FactKind, HealthReason, HealthState, Stream
 from platform_adapter.mic.codec import decode_gap
 
-from .harness import running
+from .harness import Transport, running
 
 
-async def test_acceptance_A_connects_authorizes_both_sockets_and_reports_pa_up() -> None:
-    async with running() as h:
+async def test_acceptance_A_connects_authorizes_both_sockets_and_reports_pa_up(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         platform = h.stack.platform
         assert platform.trading is not None and platform.md is not None
@@ -27,8 +27,8 @@ async def test_acceptance_A_connects_authorizes_both_sockets_and_reports_pa_up()
         assert not h.oe.health.halt_required
 
 
-async def test_acceptance_A_closed_socket_degrades_reconnects_and_resubscribes_20_times() -> None:
-    async with running() as h:
+async def test_acceptance_A_closed_socket_degrades_reconnects_and_resubscribes_20_times(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         md = h.stack.platform.md
         assert md is not None
@@ -49,8 +49,8 @@ async def test_acceptance_A_closed_socket_degrades_reconnects_and_resubscribes_2
         assert len(h.sim.connections("md")) == 1  # no socket leaked
 
 
-async def test_acceptance_A_silent_socket_is_detected_within_the_bound() -> None:
-    async with running(heartbeat=HeartbeatSettings(silence_timeout_s=8.0)) as h:
+async def test_acceptance_A_silent_socket_is_detected_within_the_bound(transport: Transport) -> None:
+    async with running(transport, heartbeat=HeartbeatSettings(silence_timeout_s=8.0)) as h:
         await h.up()
         h.sim.faults.silence("trading")
         await h.advance(7.5)
@@ -63,8 +63,8 @@ async def test_acceptance_A_silent_socket_is_detected_within_the_bound() -> None
         await h.up()
 
 
-async def test_acceptance_A_platform_down_past_the_give_up_window_is_pa_down_with_halt() -> None:
-    async with running() as h:
+async def test_acceptance_A_platform_down_past_the_give_up_window_is_pa_down_with_halt(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         await h.sim.faults.down()
         await h.until(lambda: h.stack.adapter.health.state is not HealthState.UP, what="degraded")
@@ -73,14 +73,14 @@ async def test_acceptance_A_platform_down_past_the_give_up_window_is_pa_down_wit
         signal = h.stack.adapter.health.current
         assert signal.halt_required
         assert HealthReason.GAVE_UP in signal.reasons
-        await h.until(lambda: h.oe.health.state is HealthState.DOWN, what="OE sees PA_DOWN")
+        await h.until(lambda: h.oe.health is not None and h.oe.health.state is HealthState.DOWN, what="OE sees PA_DOWN")
         await h.sim.faults.up()
         await h.advance(6.0)
         await h.up(timeout=15)  # it kept retrying, and recovers by itself
 
 
-async def test_every_loss_is_reported_to_u_as_a_gap_fact() -> None:
-    async with running() as h:
+async def test_every_loss_is_reported_to_u_as_a_gap_fact(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         await h.sim.faults.close_sockets("trading")
         await h.advance(5.0)
@@ -97,8 +97,8 @@ async def test_every_loss_is_reported_to_u_as_a_gap_fact() -> None:
 
 
 @pytest.mark.parametrize("code", ["Maintenance", "ConnectionQuotaReached"])
-async def test_shutdown_event_is_reported_by_reason_code_and_recovered(code: str) -> None:
-    async with running() as h:
+async def test_shutdown_event_is_reported_by_reason_code_and_recovered(code: str, transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         await h.sim.faults.shutdown("md", reason_code=code)
         expected = HealthReason.SHUTDOWN_QUOTA if code != "Maintenance" else HealthReason.SHUTDOWN_MAINTENANCE

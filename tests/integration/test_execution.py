@@ -1,4 +1,8 @@
-"""Acceptance D: OE intents executed on Tradovate with receipt-acks; outcomes reach OE only via U -> Paper -> OE."""
+"""Acceptance D: OE intents executed on Tradovate with receipt-acks; outcomes reach OE only via U -> Paper -> OE.
+
+Intents take OE's path on both transports: `h.stack.intents` is OE's side (the in-process channel, or a
+`NatsIntentCaller` connected as NATS user `oe`).
+"""
 
 from __future__ import annotations
 
@@ -24,8 +28,11 @@ from platform_adapter.mic import (
     SubmitOrder,
     TimeInForce,
 )
+from platform_adapter.mic.codec import encode
+from platform_adapter.transport.nats import Module
+from platform_adapter.transport.nats.subjects import INTENT_SUBJECT
 
-from .harness import ACCOUNT_ID, Harness, running
+from .harness import ACCOUNT_ID, Harness, Transport, running
 
 ESZ6_ID = 3570918
 SRC = pathlib.Path(__file__).resolve().parents[2] / "src" / "platform_adapter"
@@ -51,8 +58,10 @@ def last_price(h: Harness) -> float:
     return float(spec.price(tick.price))
 
 
-async def test_acceptance_D_submit_is_acked_with_order_id_and_the_fill_reaches_oe_via_u_and_paper() -> None:
-    async with running() as h:
+async def test_acceptance_D_submit_is_acked_with_order_id_and_the_fill_reaches_oe_via_u_and_paper(
+    transport: Transport,
+) -> None:
+    async with running(transport) as h:
         await h.up()
         ack = await h.oe.submit_market(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1)
         assert ack.status is AckStatus.ACCEPTED
@@ -101,9 +110,9 @@ def test_acceptance_D_the_pa_has_no_path_to_oe_but_acks_and_health() -> None:
     ],
 )
 async def test_acceptance_D_a_bad_intent_fails_with_its_reason_and_the_platform_receives_nothing(
-    intent: SubmitOrder, reason: AckReason
+    intent: SubmitOrder, reason: AckReason, transport: Transport
 ) -> None:
-    async with running() as h:
+    async with running(transport) as h:
         await h.up()
         ack = await h.stack.intents.call(intent, OE_IDENTITY)
         assert (ack.status, ack.reason) == (AckStatus.FAILED, reason)
@@ -111,8 +120,31 @@ async def test_acceptance_D_a_bad_intent_fails_with_its_reason_and_the_platform_
         assert h.sim.received_requests("order/placeorder") == []
 
 
-async def test_acceptance_D_an_unanswered_order_is_unknown_then_resolved_by_facts_and_never_sent_twice() -> None:
-    async with running() as h:
+async def test_acceptance_D_an_intent_from_anyone_but_oe_is_never_executed(transport: Transport) -> None:
+    # In process the PA refuses any sender but OE (also tests/core/test_intent_gate.py). Over NATS the sender is the
+    # user the server authenticated, and the server refuses any other user's publish on `pa.intents`
+    # (tests/transport/test_intents.py::test_only_oe_may_publish_intents_the_server_refuses_any_other_user).
+    async with running(transport) as h:
+        await h.up()
+        if h.nats is None:
+            forged = await h.stack.intents.call(order("forged"), "U")
+            assert (forged.status, forged.reason) == (AckStatus.FAILED, AckReason.NOT_FROM_OE)
+        else:
+            refusal = await h.nats.refused_publish(Module.U, INTENT_SUBJECT, encode(order("forged")))
+            assert 'permissions violation for publish to "pa.intents"' in refusal.lower()
+        real = await h.oe.submit_market(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1)
+        assert real.status is AckStatus.ACCEPTED
+        placed = h.sim.received_requests("order/placeorder")
+        assert len(placed) == 1  # OE's order, and only OE's
+        assert f'"clOrdId":"{real.intent_id}"' in placed[0].body
+        if h.nats is not None:
+            assert h.nats.stack.pa.intents.served == 1  # the forged intent never reached the PA
+
+
+async def test_acceptance_D_an_unanswered_order_is_unknown_then_resolved_by_facts_and_never_sent_twice(
+    transport: Transport,
+) -> None:
+    async with running(transport) as h:
         await h.up()
         h.sim.faults.drop_order_replies(1)
         intent = order("lost-reply")
@@ -133,8 +165,8 @@ async def test_acceptance_D_an_unanswered_order_is_unknown_then_resolved_by_fact
         assert commands  # the platform's own record of the order reached U, tied to the intent
 
 
-async def test_acceptance_D_a_fill_during_a_disconnect_is_forwarded_after_the_resync() -> None:
-    async with running() as h:
+async def test_acceptance_D_a_fill_during_a_disconnect_is_forwarded_after_the_resync(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         price = last_price(h) - 0.5
         ack = await h.oe.submit_limit(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1, price)
@@ -159,8 +191,10 @@ async def test_acceptance_D_a_fill_during_a_disconnect_is_forwarded_after_the_re
         assert len(gaps) == 1
 
 
-async def test_acceptance_D_kill_cancels_liquidates_latches_and_flat_is_confirmed_by_facts() -> None:
-    async with running() as h:
+async def test_acceptance_D_kill_cancels_liquidates_latches_and_flat_is_confirmed_by_facts(
+    transport: Transport,
+) -> None:
+    async with running(transport) as h:
         await h.up()
         buy = await h.oe.submit_market(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 2)
         await h.oe.wait_outcome(buy.intent_id, {"Filled"}, timeout=10)
@@ -182,8 +216,8 @@ async def test_acceptance_D_kill_cancels_liquidates_latches_and_flat_is_confirme
         assert (await h.stack.intents.call(order("after-reset"), OE_IDENTITY)).status is AckStatus.ACCEPTED
 
 
-async def test_acceptance_D_flatten_all_liquidates_every_open_position() -> None:
-    async with running() as h:
+async def test_acceptance_D_flatten_all_liquidates_every_open_position(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         for symbol in ("ESZ6", "NQZ6"):
             ack = await h.oe.submit_market(ACCOUNT_ID, symbol, OrderAction.SELL, 1)
@@ -201,8 +235,8 @@ async def test_acceptance_D_flatten_all_liquidates_every_open_position() -> None
             )
 
 
-async def test_acceptance_D_cancel_of_a_working_order_is_acked_with_the_command_id() -> None:
-    async with running() as h:
+async def test_acceptance_D_cancel_of_a_working_order_is_acked_with_the_command_id(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         resting = await h.oe.submit_limit(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1, 1000.0)
         await h.oe.wait_outcome(resting.intent_id, {"Working"}, timeout=10)
@@ -215,8 +249,8 @@ async def test_acceptance_D_cancel_of_a_working_order_is_acked_with_the_command_
         await h.oe.wait_outcome(resting.intent_id, {"Canceled"}, timeout=10)
 
 
-async def test_acceptance_D_sim_mode_refuses_every_intent_while_market_data_flows() -> None:
-    async with running(mode=Mode.SIM) as h:
+async def test_acceptance_D_sim_mode_refuses_every_intent_while_market_data_flows(transport: Transport) -> None:
+    async with running(transport, mode=Mode.SIM) as h:
         await h.up()
         ack = await h.stack.intents.call(order("in-sim"), OE_IDENTITY)
         assert (ack.status, ack.reason) == (AckStatus.FAILED, AckReason.MODE_NOT_LIVE)
@@ -237,9 +271,9 @@ async def test_acceptance_D_sim_mode_refuses_every_intent_while_market_data_flow
     ],
 )
 async def test_acceptance_D_every_order_type_and_time_in_force_reaches_the_platform_as_specified(
-    order_type: OrderType, tif: TimeInForce, price_offset: float | None, stop_offset: float | None
+    order_type: OrderType, tif: TimeInForce, price_offset: float | None, stop_offset: float | None, transport: Transport
 ) -> None:
-    async with running() as h:
+    async with running(transport) as h:
         await h.up()
         base = round(last_price(h) * 4) / 4
         intent = order(
@@ -261,8 +295,10 @@ async def test_acceptance_D_every_order_type_and_time_in_force_reaches_the_platf
         assert {"accountId", "accountSpec", "symbol", "action", "orderQty"} <= set(body)  # the spec 3.1 body
 
 
-async def test_an_order_during_a_penalty_cool_down_fails_unsent_and_a_penalized_order_is_unknown() -> None:
-    async with running() as h:
+async def test_an_order_during_a_penalty_cool_down_fails_unsent_and_a_penalized_order_is_unknown(
+    transport: Transport,
+) -> None:
+    async with running(transport) as h:
         await h.up()
         h.sim.faults.penalty(n=1, seconds=30, endpoint="order/placeorder")
         first = await h.stack.intents.call(order("penalized"), OE_IDENTITY)

@@ -10,21 +10,23 @@ from platform_adapter.mic import FactKind, Stream
 from platform_adapter.mic.codec import decode_gap
 from platform_adapter.sim.charts import BarSeries, ChartSpec
 
-from .harness import running
+from .harness import Harness, Transport, running
 
 ESZ6_ID = 3570918
 
 
-def _md_payloads(h: object) -> list[bytes]:
-    return [bytes(f.payload) for f in h.u_facts() if f.connection == "md" and f.kind is not FactKind.GAP]  # type: ignore[attr-defined]
+def _md_payloads(h: Harness) -> list[bytes]:
+    return [bytes(f.payload) for f in h.u_facts() if f.connection == "md" and f.kind is not FactKind.GAP]
 
 
-async def test_acceptance_B_every_md_message_reaches_u_in_order_with_platform_timestamps_unchanged() -> None:
-    async with running() as h:
+async def test_acceptance_B_every_md_message_reaches_u_in_order_with_platform_timestamps_unchanged(
+    transport: Transport,
+) -> None:
+    async with running(transport) as h:
         await h.up()
         for _ in range(20):
             await h.sim.step_market(100)
-        await h.until(lambda: len(_md_payloads(h)) >= len(h.sim.sent_messages(kind="md")), what="all md facts at U")
+        await h.drained()  # the PA read all the simulator sent, and U stored every fact built from it
         sent = [m.text.encode() for m in h.sim.sent_messages(kind="md")]
         received = _md_payloads(h)
         assert len(sent) > 2000
@@ -40,9 +42,9 @@ async def test_acceptance_B_every_md_message_reaches_u_in_order_with_platform_ti
         assert any(f.stream is Stream.DOM and f.symbol == "NQZ6" for f in h.u_facts())
 
 
-async def test_acceptance_B_a_sub_minute_timeframe_yields_raw_ticks_and_no_bars() -> None:
+async def test_acceptance_B_a_sub_minute_timeframe_yields_raw_ticks_and_no_bars(transport: Transport) -> None:
     instruments = (InstrumentSettings(symbol="ESZ6", timeframes=("15s", "30s"), quotes=False),)
-    async with running(instruments=instruments) as h:
+    async with running(transport, instruments=instruments) as h:
         await h.up()
         await h.sim.step_market(300)
         await h.drained()
@@ -58,8 +60,8 @@ async def test_acceptance_B_a_sub_minute_timeframe_yields_raw_ticks_and_no_bars(
         assert all(b'"tks"' in bytes(f.payload) for f in ticks)  # the packet itself, not unpacked
 
 
-async def test_acceptance_C_bar_seq_is_left_for_u_and_platform_ids_stay_in_the_payload() -> None:
-    async with running() as h:
+async def test_acceptance_C_bar_seq_is_left_for_u_and_platform_ids_stay_in_the_payload(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         await h.sim.step_market(400)
         await h.drained()
@@ -73,8 +75,10 @@ async def test_acceptance_C_bar_seq_is_left_for_u_and_platform_ids_stay_in_the_p
         assert {f.historical for f in facts if f.stream is Stream.CHART_BAR} == {True, False}
 
 
-async def test_acceptance_C_reconnect_mid_minute_reports_the_gap_and_backfills_the_simulators_bars() -> None:
-    async with running() as h:
+async def test_acceptance_C_reconnect_mid_minute_reports_the_gap_and_backfills_the_simulators_bars(
+    transport: Transport,
+) -> None:
+    async with running(transport) as h:
         await h.up()
         await h.sim.step_market(120)
         await h.drained()

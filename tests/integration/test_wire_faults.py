@@ -12,11 +12,13 @@ from platform_adapter.config import InstrumentSettings
 from platform_adapter.mic import AckStatus, FactKind, HealthState, OrderAction, Stream
 from platform_adapter.tradovate.errors import UnknownSymbol
 
-from .harness import ACCOUNT_ID, running
+from .harness import ACCOUNT_ID, Transport, running
 
 
-async def test_a_malformed_frame_is_forwarded_as_an_undecodable_fact_and_the_socket_lives_on() -> None:
-    async with running() as h:
+async def test_a_malformed_frame_is_forwarded_as_an_undecodable_fact_and_the_socket_lives_on(
+    transport: Transport,
+) -> None:
+    async with running(transport) as h:
         await h.up()
         h.sim.faults.malformed_frame("md", text="a[{not json")
         await h.sim.step_market(20)
@@ -28,8 +30,8 @@ async def test_a_malformed_frame_is_forwarded_as_an_undecodable_fact_and_the_soc
         assert h.stack.adapter.health.state is HealthState.UP
 
 
-async def test_duplicated_and_reordered_frames_are_forwarded_exactly_as_sent() -> None:
-    async with running() as h:
+async def test_duplicated_and_reordered_frames_are_forwarded_exactly_as_sent(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         h.sim.faults.duplicate_frames("md", n=3)
         h.sim.faults.reorder_frames("md", n=2)
@@ -41,8 +43,8 @@ async def test_duplicated_and_reordered_frames_are_forwarded_exactly_as_sent() -
         assert len(received) > len(set(received))
 
 
-async def test_a_response_co_batched_with_events_is_matched_and_every_message_forwarded() -> None:
-    async with running() as h:
+async def test_a_response_co_batched_with_events_is_matched_and_every_message_forwarded(transport: Transport) -> None:
+    async with running(transport) as h:
         await h.up()
         h.sim.faults.co_batch("trading", n=1)
         ack = await h.oe.submit_market(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1)
@@ -56,9 +58,9 @@ async def test_a_response_co_batched_with_events_is_matched_and_every_message_fo
         assert received == sent
 
 
-async def test_an_unknown_configured_symbol_stops_the_pa_with_an_error_naming_it() -> None:
+async def test_an_unknown_configured_symbol_stops_the_pa_with_an_error_naming_it(transport: Transport) -> None:
     instruments = (InstrumentSettings(symbol="ESZ6"), InstrumentSettings(symbol="ZZZ9"))
-    async with running(instruments=instruments) as h:
+    async with running(transport, instruments=instruments) as h:
         with pytest.raises(ExceptionGroup) as info:
             await asyncio.wait_for(asyncio.shield(h.pa_task), timeout=10)
         errors = info.value.exceptions

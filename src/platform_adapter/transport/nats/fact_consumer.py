@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from platform_adapter.mic import FactEnvelope
 from platform_adapter.mic.codec import DecodeError, decode_envelope
 from platform_adapter.telemetry import get_logger
+from platform_adapter.transport.nats.cancellation import raise_if_cancelling
 from platform_adapter.transport.nats.streams import wait_for_stream
 from platform_adapter.transport.nats.subjects import FACT_STREAM, FACT_SUBJECTS, U_FACT_CONSUMER
 
@@ -84,11 +84,13 @@ class NatsFactConsumer:
         )
         _log.info("facts_consuming", stream=self._stream, durable=self._durable, filter=self._filter_subject)
         while True:
+            raise_if_cancelling()
             try:
                 messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout_s)
-            except NatsTimeoutError:
+            except TimeoutError:  # nats-py raises its own TimeoutError, or asyncio's when the deadline ran out
                 continue  # nothing new yet (or the server is restarting): ask again
-            await self._take(messages)
+            if messages:  # nats-py returns [] when a status left by an earlier, expired pull ends this one
+                await self._take(messages)
 
     async def _take(self, messages: Sequence[Any]) -> None:
         envelopes = []

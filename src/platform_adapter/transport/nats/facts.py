@@ -24,6 +24,7 @@ from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 from platform_adapter.mic import FactEnvelope
 from platform_adapter.mic.codec import encode
 from platform_adapter.telemetry import get_logger
+from platform_adapter.transport.nats.cancellation import raise_if_cancelling
 from platform_adapter.transport.nats.publisher import AckedPublisher, NoStream, PubAck, PublishRefused
 from platform_adapter.transport.nats.subjects import (
     EXPECTED_LAST_MSG_ID_HEADER,
@@ -112,9 +113,11 @@ class NatsFactSink:
             try:
                 await self._deliver(batch)
             except FactDeliveryError as exc:
+                raise_if_cancelling()  # the PA is stopping and nats-py lost the request: not a delivery failure
                 self.counters.failures += 1
                 _log.warning("fact_publish_failed", failure=exc.failure.value, msg_id=exc.msg_id, detail=exc.detail)
                 raise
+        raise_if_cancelling()
 
     async def _deliver(self, batch: Sequence[FactEnvelope]) -> None:
         if not self._tail_known:

@@ -16,6 +16,7 @@ from nats.errors import Error as NatsError
 from platform_adapter.mic import HealthSignal
 from platform_adapter.mic.codec import encode
 from platform_adapter.telemetry import get_logger
+from platform_adapter.transport.nats.cancellation import raise_if_cancelling
 from platform_adapter.transport.nats.subjects import HEALTH_KEY, HEALTH_SUBJECT
 
 _log = get_logger("pa.nats.health")
@@ -64,3 +65,4 @@ class NatsHealthSink:
         except (TimeoutError, NatsError) as exc:
             self.counters.kv_failures += 1
             _log.warning("health_publish_failed", target=f"kv:{self._key}", seq=signal.seq, error=repr(exc))
+        raise_if_cancelling()  # the PA is stopping and nats-py lost the request (it would never stop)

@@ -18,6 +18,7 @@ from platform_adapter.core.clock import Clock, SystemClock
 from platform_adapter.mic import HealthReason, HealthSignal, HealthState
 from platform_adapter.mic.codec import DecodeError, decode_health
 from platform_adapter.telemetry import get_logger
+from platform_adapter.transport.nats.cancellation import raise_if_cancelling
 from platform_adapter.transport.nats.subjects import HEALTH_BUCKET, HEALTH_KEY
 
 _log = get_logger("pa.nats.health_follower")
@@ -72,6 +73,7 @@ class NatsHealthFollower:
     async def _follow(self, watcher: Any) -> None:
         """Take updates until a silence of `stale_after_s`, which is reported as PA_DOWN."""
         while True:
+            raise_if_cancelling()
             try:
                 entry = await watcher.updates(timeout=self._stale_after_s)
             except NatsTimeoutError:

@@ -20,6 +20,7 @@ from platform_adapter.core.ports import OE_IDENTITY, IntentHandler
 from platform_adapter.mic import AckReason, AckStatus, Intent, ReceiptAck
 from platform_adapter.mic.codec import DecodeError, decode_intent, encode
 from platform_adapter.telemetry import get_logger
+from platform_adapter.transport.nats.cancellation import raise_if_cancelling
 from platform_adapter.transport.nats.connection import sync_with_server
 from platform_adapter.transport.nats.subjects import INTENT_QUEUE_GROUP, INTENT_SUBJECT
 
@@ -64,6 +65,7 @@ class NatsIntentSource:
                 await sync_with_server(self._nc)  # OE's first call must find the subscription in place
             except (NatsError, TimeoutError) as exc:  # not fatal: the client (re)subscribes once connected
                 _log.warning("intents_subscription_unconfirmed", error=repr(exc))
+            raise_if_cancelling()  # a stop request nats-py lost must not leave the PA serving forever
             self.ready.set()
             _log.info("intents_serving", subject=self._subject, queue_group=self._queue_group)
             await asyncio.Event().wait()

@@ -17,10 +17,13 @@ _STREAM_NAME_IN_USE = 10058  # "stream name already in use with a different conf
 
 @dataclass(frozen=True)
 class FactStreamConfig:
-    """The facts stream: file storage, a log kept within limits, and `discard=new` so a full stream refuses."""
+    """The facts stream: file storage, `discard=new` so a full stream refuses, a log kept within limits by default."""
 
     # Refusing (rather than dropping the oldest) is what turns a full stream into an explicit publish error,
     # which the outbox escalates as PA_DEGRADED + halt and retries: a fact is never lost to make room.
+    # `retention=INTEREST` frees a fact once U's durable consumer acked it, so "full" means "U is behind";
+    # it also discards facts published while no consumer exists, so U's durable must exist before the PA
+    # publishes (docs/transport-nats.md §2; the default stays LIMITS until that is settled).
 
     name: str = FACT_STREAM
     subjects: tuple[str, ...] = (FACT_SUBJECTS,)
@@ -29,13 +32,14 @@ class FactStreamConfig:
     max_age_s: float = 7 * 24 * 3600.0
     duplicate_window_s: float = 600.0  # a retry within this window of the first attempt never duplicates
     replicas: int = 1
+    retention: RetentionPolicy = RetentionPolicy.LIMITS
 
     def stream_config(self) -> StreamConfig:
         """The nats-py StreamConfig."""
         return StreamConfig(
             name=self.name,
             subjects=list(self.subjects),
-            retention=RetentionPolicy.LIMITS,
+            retention=self.retention,
             discard=DiscardPolicy.NEW,
             storage=StorageType.FILE,
             max_bytes=self.max_bytes,

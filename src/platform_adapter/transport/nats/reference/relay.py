@@ -14,10 +14,10 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
 from platform_adapter.telemetry import get_logger
+from platform_adapter.transport.nats.cancellation import raise_if_cancelling
 from platform_adapter.transport.nats.streams import ensure_stream, wait_for_stream
 from platform_adapter.transport.nats.subjects import MSG_ID_HEADER
 
@@ -118,10 +118,13 @@ class RecordFollower(Generic[T]):
             ),
         )
         while True:
+            raise_if_cancelling()
             try:
                 messages = await subscription.fetch(100, timeout=self._fetch_timeout_s)
-            except NatsTimeoutError:
+            except TimeoutError:  # nats-py raises its own TimeoutError, or asyncio's when the deadline ran out
                 continue  # nothing new (or the server is restarting)
+            if not messages:  # nats-py returns [] when a status left by an earlier, expired pull ends this one
+                continue
             for msg in messages:
                 self._take(self._decoder.decode(msg.data))
             try:

@@ -1,0 +1,266 @@
+"""The PA and the reference U / Paper / OE over NATS JetStream, in the test process, each module its own NATS user.
+
+A real nats-server runs on 127.0.0.1 (its config, store and log in a temporary directory; stopped by pid).
+The PA connects as `pa` and is built with `build_nats_stack`. U connects as `u` and reads the facts stream
+through `NatsFactConsumer`; OE connects as `oe`, sends intents with `NatsIntentCaller` and follows health
+with `NatsHealthFollower`. Paper relays U's LIVE EventStream to OE in process: the transports under test
+are PA -> U and OE <-> PA (U -> Paper -> OE over NATS is the distributed demo's, tests/transport's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import sqlite3
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from platform_adapter.config import Credentials, Settings
+from platform_adapter.core.adapter import PlatformAdapter
+from platform_adapter.core.clock import Clock
+from platform_adapter.reference import ReferenceOE, ReferencePaper, ReferenceU
+from platform_adapter.reference.store import open_db
+from platform_adapter.tradovate.platform import TradovatePlatform
+from platform_adapter.transport.nats import (
+    FactStreamConfig,
+    Module,
+    NatsFactConsumer,
+    NatsHealthFollower,
+    NatsIntentCaller,
+    NatsServer,
+    connect,
+)
+from platform_adapter.transport.nats.adapter import NatsStack, build_nats_stack
+from platform_adapter.transport.nats.connection import disconnect
+from platform_adapter.transport.nats.subjects import HEALTH_STREAM
+
+# The PA re-publishes its health every 5 s of its ManualClock, which moves only when a test advances it, and
+# a test may advance it by tens of seconds at a time: OE's fail-closed staleness bound (15 s in production,
+# tested in tests/transport) would read that as a silent PA. Here it only has to outlast any one test.
+HEALTH_STALE_AFTER_S = 300.0
+# U's fetch returns what is there at once, else waits for the first fact and gathers more until this
+# timeout: short, so a trickle of facts reaches U quickly.
+U_FETCH_TIMEOUT_S = 0.1
+SETUP_TIMEOUT_S = 10.0
+
+
+class StallableU(ReferenceU):
+    """The reference U whose `stall()` also stops its NATS consumer (ReferenceU's own gate is its queue loop)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        super().__init__(db)
+        self.consuming = asyncio.Event()
+        self.consuming.set()
+
+    def stall(self) -> None:
+        """Stop taking facts: the consumer holds what it fetched, unacked, and fetches no more."""
+        super().stall()
+        self.consuming.clear()
+
+    def resume(self) -> None:
+        """Take facts again."""
+        super().resume()
+        self.consuming.set()
+
+
+class StallableFactConsumer(NatsFactConsumer):
+    """U's consumer of the facts stream; while U is stalled it neither hands facts to U nor acks them."""
+
+    def __init__(self, js: Any, u: StallableU, **options: Any) -> None:
+        super().__init__(js, u.accept_batch, **options)
+        self._u = u
+
+    async def _take(self, messages: Sequence[Any]) -> None:
+        await self._u.consuming.wait()
+        await super()._take(messages)
+
+
+@dataclass
+class NatsPAStack:
+    """What tests reach as `h.stack` on NATS: the PA, and OE's intent caller (requests as user `oe`)."""
+
+    adapter: PlatformAdapter
+    platform: TradovatePlatform
+    intents: NatsIntentCaller
+    pa: NatsStack  # the PA's NATS ports (the fact sink's counters, the PA's connection)
+
+
+class NatsReferenceSystem:
+    """U, Paper and OE on one SQLite database, U and OE attached to the PA through NATS."""
+
+    def __init__(
+        self, db_path: str | Path, *, u_js: Any, oe_nc: Any, clock: Clock, account_id: int | None = None
+    ) -> None:
+        self._db_path = db_path
+        self._u_js = u_js
+        self._oe_nc = oe_nc
+        self._clock = clock
+        self._account_id = account_id
+        self._db: sqlite3.Connection | None = None
+        self._u: StallableU | None = None
+        self._paper: ReferencePaper | None = None
+        self._oe: ReferenceOE | None = None
+        self._group: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.intents = NatsIntentCaller(oe_nc)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The one connection U and OE write through."""
+        assert self._db is not None, "NatsReferenceSystem is not running"
+        return self._db
+
+    @property
+    def u(self) -> StallableU:
+        """The reference U."""
+        assert self._u is not None, "NatsReferenceSystem is not running"
+        return self._u
+
+    @property
+    def paper(self) -> ReferencePaper:
+        """The reference Paper."""
+        assert self._paper is not None, "NatsReferenceSystem is not running"
+        return self._paper
+
+    @property
+    def oe(self) -> ReferenceOE:
+        """The reference OE."""
+        assert self._oe is not None, "NatsReferenceSystem is not running"
+        return self._oe
+
+    async def __aenter__(self) -> NatsReferenceSystem:
+        self._db = open_db(self._db_path)
+        self._u = StallableU(self._db)
+        self._paper = ReferencePaper(self._u)
+        # The PA stamps its signals with its ManualClock: OE judges their age on the same clock.
+        health = NatsHealthFollower(self._oe_nc.jetstream(), stale_after_s=HEALTH_STALE_AFTER_S, clock=self._clock)
+        self._oe = ReferenceOE(
+            self.intents, self._db, events=self._paper.subscribe(), health=health.queue, account_id=self._account_id
+        )
+        consumer = StallableFactConsumer(self._u_js, self._u, fetch_timeout_s=U_FETCH_TIMEOUT_S)
+        self._group = asyncio.TaskGroup()
+        await self._group.__aenter__()
+        self._tasks = [
+            self._group.create_task(consumer.run(), name="reference-u-consumer"),
+            self._group.create_task(self._paper.run(), name="reference-paper"),
+            self._group.create_task(health.run(), name="reference-oe-health"),
+            self._group.create_task(self._oe.run(), name="reference-oe"),
+        ]
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._group is not None
+        assert self._db is not None
+        for task in self._tasks:
+            task.cancel()
+        try:
+            # As ReferenceSystem: raises only for a module task that failed; a cancellation is handed to the
+            # group so it can uncancel this task.
+            if exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
+                await self._group.__aexit__(exc_type, exc, tb)
+            else:
+                await self._group.__aexit__(None, None, None)
+        finally:
+            self._tasks = []
+            self._group = None
+            self._db.close()
+
+
+@dataclass
+class NatsWiring:
+    """The NATS side of one harness run."""
+
+    server: NatsServer
+    stack: NatsPAStack
+    system: NatsReferenceSystem
+    stream: FactStreamConfig
+
+    async def refused_publish(self, module: Module, subject: str, data: bytes) -> str:
+        """Publish `data` on `subject` as `module`'s user, expecting the server to refuse it; its error text."""
+        errors: list[Exception] = []
+        refused = asyncio.Event()
+
+        async def on_error(exc: Exception) -> None:
+            errors.append(exc)
+            refused.set()
+
+        nc = await connect(
+            self.server.url, self.server.auth(module), name=f"{module.value}-intruder", on_error=on_error
+        )
+        try:
+            await nc.publish(subject, data, reply=nc.new_inbox())
+            async with asyncio.timeout(SETUP_TIMEOUT_S):
+                await refused.wait()
+        finally:
+            await disconnect(nc)
+        return str(errors[0])
+
+    async def stream_state(self) -> Any:
+        """The facts stream's state (messages held, first and last sequence), read as the PA."""
+        return (await self.stack.pa.nc.jetstream().stream_info(self.stream.name)).state
+
+    async def stream_full(self) -> bool:
+        """True when the facts stream holds as many facts as its `max_msgs` allows."""
+        return self.stream.max_msgs > 0 and (await self.stream_state()).messages >= self.stream.max_msgs
+
+
+async def _until_attached(js: Any, stream: str, what: str) -> None:
+    """Bounded wait until `stream` has a consumer attached (U's durable, OE's KV watch)."""
+    try:
+        async with asyncio.timeout(SETUP_TIMEOUT_S):
+            while True:
+                if (await js.stream_info(stream)).state.consumer_count >= 1:
+                    return
+                await asyncio.sleep(0.005)  # the module's task is starting: look again shortly
+    except TimeoutError:
+        raise AssertionError(f"{what} not attached to {stream} within {SETUP_TIMEOUT_S}s") from None
+
+
+@contextlib.asynccontextmanager
+async def over_nats(
+    settings: Settings,
+    endpoints: tuple[str, str, str],
+    *,
+    clock: Clock,
+    rng: random.Random,
+    account_id: int,
+    stream: FactStreamConfig | None = None,
+) -> AsyncIterator[NatsWiring]:
+    """A nats-server, a PA built on it (not started), and U / Paper / OE attached and following."""
+    config = stream or FactStreamConfig()
+    with tempfile.TemporaryDirectory(prefix="pa-integration-nats-") as workdir:
+        server = NatsServer(Path(workdir))
+        await server.start()
+        clients: list[Any] = []
+        try:
+
+            async def client(module: Module) -> Any:
+                nc = await connect(server.url, server.auth(module), name=module.value, reconnect_wait_s=0.05)
+                clients.append(nc)
+                return nc
+
+            pa_nc = await client(Module.PA)
+            pa = await build_nats_stack(settings, Credentials(), endpoints, pa_nc, stream=config, clock=clock, rng=rng)
+            u_nc, oe_nc = await client(Module.U), await client(Module.OE)
+            async with NatsReferenceSystem(
+                ":memory:", u_js=u_nc.jetstream(), oe_nc=oe_nc, clock=clock, account_id=account_id
+            ) as system:
+                # Both followers attached before the PA publishes anything: with `interest` retention a fact
+                # published while U has no durable consumer is not kept, and OE sees the PA's first signal.
+                pa_js = pa_nc.jetstream()
+                await _until_attached(pa_js, config.name, "U's durable consumer")
+                await _until_attached(pa_js, HEALTH_STREAM, "OE's health watch")
+                stack = NatsPAStack(pa.adapter, pa.platform, system.intents, pa)
+                yield NatsWiring(server, stack, system, config)
+        finally:
+            for nc in reversed(clients):
+                await disconnect(nc)
+            await server.stop()
+            assert not server.running, f"nats-server (pid {server.pid}) outlived its test"
