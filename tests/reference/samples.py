@@ -29,34 +29,7 @@ CHART_BARS_EVENT = '{"e":"chart","d":{"charts":[{"id":32,"td":20170413,"bars":['
 EOH_EVENT = docs.EOH_EVENT
 
 # JS:EX-11 README, tick chart packet (comments and "..." removed; the unquoted key `eoh` quoted) (§4.3)
-TICK_CHART_EVENT = """{"e":"chart","d":{
-    "charts": [
-        {
-            "id": 16335,
-            "s": "db",
-            "td": 20190718,
-            "bp": 11917,
-            "bt": 1563421179735,
-            "ts": 0.25,
-            "tks": [
-                {
-                    "t": 0,
-                    "p": 0,
-                    "s": 3,
-                    "b": -1,
-                    "a": 0,
-                    "bs": 122,
-                    "as": 28,
-                    "id": 11768401
-                }
-            ]
-        },
-        {
-            "id": 16335,
-            "eoh": true
-        }
-    ]
-}}"""
+TICK_CHART_EVENT = '{"e":"chart","d":' + docs.TICK_CHART_D + "}"
 
 # DOCS wss-guide/message-protocol, "Decoding Server Frames": the props order event (VERBATIM) (§5)
 PROPS_ORDER_EVENT = (
