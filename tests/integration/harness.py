@@ -132,7 +132,7 @@ class PAStack(Protocol):
 
 
 class ReferenceModules(Protocol):
-    """U, Paper and OE on one database: `ReferenceSystem`, or `NatsReferenceSystem`."""
+    """U, Paper and OE on one database: `ReferenceSystem` (in-process or NATS wiring)."""
 
     @property
     def db(self) -> sqlite3.Connection: ...

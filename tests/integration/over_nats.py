@@ -14,17 +14,16 @@ import contextlib
 import random
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from platform_adapter.config import Credentials, Settings
 from platform_adapter.core.adapter import PlatformAdapter
 from platform_adapter.core.clock import Clock
-from platform_adapter.reference import ReferenceOE, ReferencePaper, ReferenceU
-from platform_adapter.reference.store import open_db
+from platform_adapter.mic import HealthSignal
+from platform_adapter.reference import ReferenceSystem, ReferenceU
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.nats import (
     FactStreamConfig,
@@ -90,87 +89,34 @@ class NatsPAStack:
     pa: NatsStack  # the PA's NATS ports (the fact sink's counters, the PA's connection)
 
 
-class NatsReferenceSystem:
-    """U, Paper and OE on one SQLite database, U and OE attached to the PA through NATS."""
+class NatsModuleWiring:
+    """The reference modules attached over NATS: U's durable consumer (as `u`), OE's intents and health (as `oe`).
 
-    def __init__(
-        self, db_path: str | Path, *, u_js: Any, oe_nc: Any, clock: Clock, account_id: int | None = None
-    ) -> None:
-        self._db_path = db_path
+    `ReferenceSystem` runs the modules themselves, exactly as on the in-process transport.
+    """
+
+    def __init__(self, *, u_js: Any, oe_nc: Any, clock: Clock) -> None:
         self._u_js = u_js
-        self._oe_nc = oe_nc
-        self._clock = clock
-        self._account_id = account_id
-        self._db: sqlite3.Connection | None = None
-        self._u: StallableU | None = None
-        self._paper: ReferencePaper | None = None
-        self._oe: ReferenceOE | None = None
-        self._group: asyncio.TaskGroup | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self.intents = NatsIntentCaller(oe_nc)
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """The one connection U and OE write through."""
-        assert self._db is not None, "NatsReferenceSystem is not running"
-        return self._db
-
-    @property
-    def u(self) -> StallableU:
-        """The reference U."""
-        assert self._u is not None, "NatsReferenceSystem is not running"
-        return self._u
-
-    @property
-    def paper(self) -> ReferencePaper:
-        """The reference Paper."""
-        assert self._paper is not None, "NatsReferenceSystem is not running"
-        return self._paper
-
-    @property
-    def oe(self) -> ReferenceOE:
-        """The reference OE."""
-        assert self._oe is not None, "NatsReferenceSystem is not running"
-        return self._oe
-
-    async def __aenter__(self) -> NatsReferenceSystem:
-        self._db = open_db(self._db_path)
-        self._u = StallableU(self._db)
-        self._paper = ReferencePaper(self._u)
         # The PA stamps its signals with its ManualClock: OE judges their age on the same clock.
-        health = NatsHealthFollower(self._oe_nc.jetstream(), stale_after_s=HEALTH_STALE_AFTER_S, clock=self._clock)
-        self._oe = ReferenceOE(
-            self.intents, self._db, events=self._paper.subscribe(), health=health.queue, account_id=self._account_id
-        )
-        consumer = StallableFactConsumer(self._u_js, self._u, fetch_timeout_s=U_FETCH_TIMEOUT_S)
-        self._group = asyncio.TaskGroup()
-        await self._group.__aenter__()
-        self._tasks = [
-            self._group.create_task(consumer.run(), name="reference-u-consumer"),
-            self._group.create_task(self._paper.run(), name="reference-paper"),
-            self._group.create_task(health.run(), name="reference-oe-health"),
-            self._group.create_task(self._oe.run(), name="reference-oe"),
-        ]
-        return self
+        self._health = NatsHealthFollower(oe_nc.jetstream(), stale_after_s=HEALTH_STALE_AFTER_S, clock=clock)
+        self.intents: NatsIntentCaller = NatsIntentCaller(oe_nc)
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._group is not None
-        assert self._db is not None
-        for task in self._tasks:
-            task.cancel()
-        try:
-            # As ReferenceSystem: raises only for a module task that failed; a cancellation is handed to the
-            # group so it can uncancel this task.
-            if exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
-                await self._group.__aexit__(exc_type, exc, tb)
-            else:
-                await self._group.__aexit__(None, None, None)
-        finally:
-            self._tasks = []
-            self._group = None
-            self._db.close()
+    def make_u(self, db: sqlite3.Connection) -> ReferenceU:
+        """A U whose `stall()` also stops its NATS consumer."""
+        return StallableU(db)
+
+    def health_queue(self) -> asyncio.Queue[HealthSignal]:
+        """The queue the KV follower fills."""
+        return self._health.queue
+
+    def tasks(self, u: ReferenceU) -> list[Coroutine[Any, Any, None]]:
+        """U's consumer of the facts stream, and OE's health follower."""
+        assert isinstance(u, StallableU)
+        consumer = StallableFactConsumer(self._u_js, u, fetch_timeout_s=U_FETCH_TIMEOUT_S)
+        return [consumer.run(), self._health.run()]
+
+    def drain(self, u: ReferenceU) -> None:
+        """Nothing to drain: facts U has not acked stay in the stream."""
 
 
 @dataclass
@@ -179,7 +125,7 @@ class NatsWiring:
 
     server: NatsServer
     stack: NatsPAStack
-    system: NatsReferenceSystem
+    system: ReferenceSystem
     stream: FactStreamConfig
 
     async def refused_publish(self, module: Module, subject: str, data: bytes) -> str:
@@ -249,15 +195,14 @@ async def over_nats(
             pa_nc = await client(Module.PA)
             pa = await build_nats_stack(settings, Credentials(), endpoints, pa_nc, stream=config, clock=clock, rng=rng)
             u_nc, oe_nc = await client(Module.U), await client(Module.OE)
-            async with NatsReferenceSystem(
-                ":memory:", u_js=u_nc.jetstream(), oe_nc=oe_nc, clock=clock, account_id=account_id
-            ) as system:
+            wiring = NatsModuleWiring(u_js=u_nc.jetstream(), oe_nc=oe_nc, clock=clock)
+            async with ReferenceSystem(":memory:", wiring=wiring, account_id=account_id) as system:
                 # Both followers attached before the PA publishes anything: with `interest` retention a fact
                 # published while U has no durable consumer is not kept, and OE sees the PA's first signal.
                 pa_js = pa_nc.jetstream()
                 await _until_attached(pa_js, config.name, "U's durable consumer")
                 await _until_attached(pa_js, HEALTH_STREAM, "OE's health watch")
-                stack = NatsPAStack(pa.adapter, pa.platform, system.intents, pa)
+                stack = NatsPAStack(pa.adapter, pa.platform, wiring.intents, pa)
                 yield NatsWiring(server, stack, system, config)
         finally:
             for nc in reversed(clients):

@@ -10,7 +10,7 @@ from platform_adapter.reference.oe import IntentCaller, ReferenceOE, TradingHalt
 from platform_adapter.reference.outcomes import IntentOutcome, OutcomeStep
 from platform_adapter.reference.paper import EventStreamOutOfOrder, ReferencePaper
 from platform_adapter.reference.records import BarRecord, DeliveryHole, EventRecord, FormingBar
-from platform_adapter.reference.system import ReferenceSystem
+from platform_adapter.reference.system import InProcWiring, ModuleWiring, ReferenceSystem
 from platform_adapter.reference.u import ReferenceU, UCounters
 
 __all__ = [
@@ -21,9 +21,11 @@ __all__ = [
     "EventRecord",
     "EventStreamOutOfOrder",
     "FormingBar",
+    "InProcWiring",
     "IntentCaller",
     "IntentNotFound",
     "IntentOutcome",
+    "ModuleWiring",
     "OutcomeStep",
     "ReferenceOE",
     "ReferencePaper",
