@@ -73,6 +73,8 @@ async def test_acceptance_D_submit_is_acked_with_order_id_and_the_fill_reaches_o
         assert all(step.event_seq > 0 for step in outcome.steps)
         paper_seqs = {record.seq for record in h.system.paper.relayed()}
         assert {step.event_seq for step in outcome.steps} <= paper_seqs
+        # OE may see "Filled" (an order event) before U has stored the fill entity sent after it.
+        await h.drained()
         fills = [f for f in h.u_facts() if f.stream is Stream.PROPS and b'"entityType":"fill"' in bytes(f.payload)]
         assert fills
         assert all(f.correlation_id == ack.intent_id for f in fills)

@@ -17,10 +17,13 @@ from platform_adapter.tradovate.protocol import (
     MessagesFrame,
     OpenFrame,
     Response,
+    chart_head,
     decode_frame,
+    md_head,
+    props_head,
 )
 
-from .strategies import compact, json_values, message_objects
+from .strategies import compact, json_values, message_objects, routed_messages
 
 FRAME_TYPES = (OpenFrame, HeartbeatFrame, MessagesFrame, CloseFrame, MalformedFrame)
 MESSAGE_TYPES = (Response, Event, MalformedMessage)
@@ -103,3 +106,20 @@ def test_routing_follows_e_then_i_and_s(item: dict[str, Any]) -> None:
     if isinstance(message, Event | Response) and "d" in item:
         assert message.d is not None
         assert json.loads(bytes(message.d)) == item["d"]
+
+
+HEADS_FROM_D = {"md": md_head, "chart": chart_head, "props": props_head}
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(routed_messages, routed_messages, message_objects), max_size=4), st.sampled_from(["", " "]))
+def test_heads_read_in_the_message_pass_equal_heads_read_from_d(items: list[dict[str, Any]], space: str) -> None:
+    # decode_frame reads md/chart/props heads in the same msgspec pass as the message; the heads must be
+    # exactly what the tolerant two-pass path (the message's `d`, then the head's own decode) gives.
+    frame = decode_frame("a[" + space + ",".join(compact(item) for item in items) + space + "]")
+    assert isinstance(frame, MessagesFrame)
+    assert [message.raw for message in frame.messages] == [compact(item).encode() for item in items]
+    for message in frame.messages:
+        if isinstance(message, Event):
+            label = HEADS_FROM_D.get(message.kind)
+            assert message.head == (label(message.d) if label is not None else None)

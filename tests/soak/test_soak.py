@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -41,17 +42,22 @@ def test_a_plan_is_a_function_of_its_seed() -> None:
 
 
 def test_a_fact_the_pa_silently_drops_fails_the_seed_and_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = FactBuilder.message
+    original = FactBuilder.messages
     seen = {"md": 0}
 
-    def drop_the_hundredth_md_message(self: FactBuilder, ctx: SocketContext, recv_ts: int, message: Message) -> None:
+    def drop_the_hundredth_md_message(
+        self: FactBuilder, ctx: SocketContext, recv_ts: int, messages: Sequence[Message]
+    ) -> None:
         if ctx.connection == "md":
-            seen["md"] += 1
-            if seen["md"] == 100:
-                return
-        original(self, ctx, recv_ts, message)
+            kept = []
+            for message in messages:
+                seen["md"] += 1
+                if seen["md"] != 100:
+                    kept.append(message)
+            messages = kept
+        original(self, ctx, recv_ts, messages)
 
-    monkeypatch.setattr(FactBuilder, "message", drop_the_hundredth_md_message)
+    monkeypatch.setattr(FactBuilder, "messages", drop_the_hundredth_md_message)
     result = run_soak(3, steps=200)
     assert not result.ok
     assert result.reason.startswith("seed 3: ")

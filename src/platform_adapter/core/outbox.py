@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -85,7 +85,8 @@ class Outbox:
         self._retry_delay_s = retry_delay_s
         self._facts: deque[FactEnvelope] = deque()
         self._telemetry: deque[dict[str, Any]] = deque()
-        self._seq = itertools.count(1)
+        self.next_delivery_seq: Callable[[], int] = itertools.count(1).__next__
+        """Reserve the next delivery sequence number (the counter's own `__next__`: one builtin call per fact)."""
         self._capacity = settings.capacity
         self._high = max(1, int(settings.capacity * settings.high_watermark))
         self._low = int(settings.capacity * settings.low_watermark)
@@ -94,15 +95,13 @@ class Outbox:
         self._work = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
+        self.has_room = True
+        """False at capacity: readers must stop reading their sockets until `wait_for_room` returns."""
         self._drained = asyncio.Event()
         self._drained.set()
         self.counters = OutboxCounters()
 
     # -- the platform side (FactWriter) -------------------------------------------------------------
-
-    def next_delivery_seq(self) -> int:
-        """Reserve the next delivery sequence number."""
-        return next(self._seq)
 
     def put(self, envelope: FactEnvelope) -> None:
         """Queue one fact. Never drops and never blocks; watch `has_room` between frames."""
@@ -120,17 +119,13 @@ class Outbox:
         if depth >= self._high:
             if not self._backpressure:
                 self._enter_backpressure(depth)
-            if depth >= self._capacity and self._room.is_set():
+            if depth >= self._capacity and self.has_room:
+                self.has_room = False
                 self._room.clear()
                 counters.reader_pauses += 1
         if depth == 1:  # the queue was empty: the pump may be waiting, and `drained` no longer holds
             self._drained.clear()
             self._work.set()
-
-    @property
-    def has_room(self) -> bool:
-        """False at capacity: readers must stop reading their sockets until `wait_for_room` returns."""
-        return self._room.is_set()
 
     async def wait_for_room(self) -> None:
         """Wait until the outbox is back under capacity."""
@@ -202,7 +197,8 @@ class Outbox:
 
     def _after_delivery(self) -> None:
         depth = len(self._facts)
-        if not self._room.is_set() and depth < self._capacity:
+        if not self.has_room and depth < self._capacity:
+            self.has_room = True
             self._room.set()
         if self._backpressure and depth <= self._low:
             self._backpressure = False

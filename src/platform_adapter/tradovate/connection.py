@@ -341,7 +341,7 @@ class TradovateSocket:
         builder = self._builder
         writer = self._writer
         clock = self._clock
-        now_ns, monotonic, message_fact = clock.now_ns, clock.monotonic, builder.message
+        now_ns, monotonic, facts = clock.now_ns, clock.monotonic, builder.messages
         text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
         pending = self._pending
         async for msg in ws:
@@ -357,14 +357,16 @@ class TradovateSocket:
             ctx = self._ctx
             frame = decode_frame(data)
             if type(frame) is MessagesFrame:
-                for message in frame.messages:
-                    message_fact(ctx, recv_ts, message)
-                    if type(message) is Response:
+                messages = frame.messages
+                facts(ctx, recv_ts, messages)  # every fact is in the outbox before anyone acts on a response
+                for message in messages:
+                    if type(message) is Event:
+                        if message.kind == "shutdown":
+                            self._on_shutdown(message)
+                    elif type(message) is Response:
                         future = pending.get(message.request_id)
                         if future is not None and not future.done():
                             future.set_result(message)
-                    elif type(message) is Event and message.kind == "shutdown":
-                        self._on_shutdown(message)
             elif isinstance(frame, HeartbeatFrame):
                 pass
             elif isinstance(frame, OpenFrame):

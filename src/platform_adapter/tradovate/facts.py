@@ -7,7 +7,7 @@ filtered or de-duplicated; an unknown shape is still forwarded (as `undecodable`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -21,14 +21,13 @@ from platform_adapter.tradovate.protocol import (
     MalformedMessage,
     Message,
     Response,
-    chart_head,
-    md_head,
-    props_head,
 )
-from platform_adapter.tradovate.protocol.routing import ChartHead, PropsHead
+from platform_adapter.tradovate.protocol.routing import ChartHead, MdHead, PropsHead
 
 _MD_STREAMS = {"quote": Stream.QUOTE, "dom": Stream.DOM, "histogram": Stream.HISTOGRAM, "md": Stream.MD}
+_EVENT_STREAMS = {"shutdown": Stream.SHUTDOWN, "clock": Stream.CLOCK}
 _encode = msgspec.json.encode
+_Raw = msgspec.Raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +85,7 @@ class FactBuilder:
         self.on_chart: Callable[[ChartRoute, ChartHead], None] | None = None
         self.on_props: Callable[[PropsHead, Event], None] | None = None
         self.counters = FactCounters()
+        self._by_stream = self.counters.by_stream
 
     def forget_connection(self, connection_id: str) -> None:
         """Drop the request and chart routes of a closed connection (no message can arrive on it any more)."""
@@ -97,60 +97,60 @@ class FactBuilder:
 
     def message(self, ctx: SocketContext, recv_ts: int, message: Message) -> None:
         """Turn one platform message into one fact."""
-        counters = self.counters
-        counters.messages[ctx.connection] = counters.messages.get(ctx.connection, 0) + 1
-        if isinstance(message, Event):
-            self._event(ctx, recv_ts, message)
-        elif isinstance(message, Response):
-            self._response(ctx, recv_ts, message)
-        else:
-            self._undecodable(ctx, recv_ts, message)
+        self.messages(ctx, recv_ts, (message,))
 
-    def _event(self, ctx: SocketContext, recv_ts: int, event: Event) -> None:
-        kind = event.kind
-        if kind == "md":
-            head = md_head(event.d)
-            contract_id = head.contract_ids[0] if len(head.contract_ids) == 1 else None
-            self._put(
-                ctx,
-                recv_ts,
-                FactKind.MARKET,
-                _MD_STREAMS.get(head.stream, Stream.MD),
-                event.raw,
-                platform_ts=head.timestamps[-1] if head.timestamps else None,
+    def messages(self, ctx: SocketContext, recv_ts: int, messages: Sequence[Message]) -> None:
+        """Turn the messages of one frame into facts, one each, in order."""
+        counts = self.counters.messages
+        connection = ctx.connection
+        counts[connection] = counts.get(connection, 0) + len(messages)
+        for message in messages:
+            if isinstance(message, Event):
+                head = message.head
+                if isinstance(head, MdHead):
+                    self._md(ctx, recv_ts, message.raw, head)
+                elif isinstance(head, ChartHead):
+                    self._chart(ctx, recv_ts, message.raw, head)
+                elif isinstance(head, PropsHead):
+                    self._props(ctx, recv_ts, message, head)
+                else:
+                    stream = _EVENT_STREAMS.get(message.kind, Stream.EVENT)
+                    self._put(ctx, recv_ts, FactKind.PLATFORM_EVENT, stream, message.raw)
+            elif isinstance(message, Response):
+                self._response(ctx, recv_ts, message)
+            else:
+                self._undecodable(ctx, recv_ts, message)
+
+    # The two market-data builders below are the hot path: they build the envelope themselves, with at most
+    # 15 keyword arguments (CPython compiles a call with 16 or more into a dict build and CALL_FUNCTION_EX,
+    # ~0.5 us slower per envelope; docs/performance.md), and skip `_put`'s generic labels.
+
+    def _md(self, ctx: SocketContext, recv_ts: int, raw: bytes, head: MdHead) -> None:
+        contract_ids, timestamps = head.contract_ids, head.timestamps
+        contract_id = contract_ids[0] if len(contract_ids) == 1 else None
+        stream = _MD_STREAMS[head.stream]
+        by_stream = self._by_stream
+        by_stream[stream] = by_stream.get(stream, 0) + 1
+        writer = self._writer
+        writer.put(
+            FactEnvelope(
+                kind=FactKind.MARKET,
+                stream=stream,
+                mode=self._mode,
+                recv_ts=recv_ts,
+                connection=ctx.connection,
+                connection_id=ctx.connection_id,
+                epoch=ctx.epoch,
+                delivery_seq=writer.next_delivery_seq(),
+                payload=_Raw(raw),
+                run_id=self.run_id,
+                platform_ts=timestamps[-1] if timestamps else None,
                 contract_id=contract_id,
                 symbol=self.symbols.get(contract_id) if contract_id is not None else None,
             )
-        elif kind == "chart":
-            self._chart(ctx, recv_ts, event)
-        elif kind == "props":
-            props = props_head(event.d)
-            correlation = self._correlate(props)
-            account_id = props.account_ids[0] if len(props.account_ids) == 1 else None
-            contract_id = props.contract_ids[0] if len(props.contract_ids) == 1 else None
-            self._put(
-                ctx,
-                recv_ts,
-                FactKind.PLATFORM_EVENT,
-                Stream.PROPS,
-                event.raw,
-                platform_ts=props.timestamp,
-                account_id=account_id,
-                contract_id=contract_id,
-                symbol=self.symbols.get(contract_id) if contract_id is not None else None,
-                correlation_id=correlation,
-            )
-            if self.on_props is not None:
-                self.on_props(props, event)
-        elif kind == "shutdown":
-            self._put(ctx, recv_ts, FactKind.PLATFORM_EVENT, Stream.SHUTDOWN, event.raw)
-        elif kind == "clock":
-            self._put(ctx, recv_ts, FactKind.PLATFORM_EVENT, Stream.CLOCK, event.raw)
-        else:
-            self._put(ctx, recv_ts, FactKind.PLATFORM_EVENT, Stream.EVENT, event.raw)
+        )
 
-    def _chart(self, ctx: SocketContext, recv_ts: int, event: Event) -> None:
-        head = chart_head(event.d)
+    def _chart(self, ctx: SocketContext, recv_ts: int, raw: bytes, head: ChartHead) -> None:
         route = self.charts.get((ctx.connection_id, head.subscription_ids[0])) if head.subscription_ids else None
         if head.eoh:
             stream = Stream.CHART_EOH
@@ -160,21 +160,50 @@ class FactBuilder:
             stream = Stream.CHART_BAR
         else:
             stream = Stream.CHART
+        if route is None:
+            self._put(ctx, recv_ts, FactKind.MARKET, stream, raw, platform_ts=head.last_bar_timestamp)
+            return
+        by_stream = self._by_stream
+        by_stream[stream] = by_stream.get(stream, 0) + 1
+        writer = self._writer
+        envelope = FactEnvelope(
+            kind=FactKind.MARKET,
+            stream=stream,
+            mode=self._mode,
+            recv_ts=recv_ts,
+            connection=ctx.connection,
+            connection_id=ctx.connection_id,
+            epoch=ctx.epoch,
+            delivery_seq=writer.next_delivery_seq(),
+            payload=_Raw(raw),
+            run_id=self.run_id,
+            platform_ts=head.last_bar_timestamp,
+            contract_id=route.contract_id,
+            symbol=route.symbol,
+            timeframe=route.timeframe,
+            historical=route.historical,
+        )
+        writer.put(msgspec.structs.replace(envelope, backfill=True) if route.backfill else envelope)
+        if self.on_chart is not None:
+            self.on_chart(route, head)
+
+    def _props(self, ctx: SocketContext, recv_ts: int, event: Event, props: PropsHead) -> None:
+        account_id = props.account_ids[0] if len(props.account_ids) == 1 else None
+        contract_id = props.contract_ids[0] if len(props.contract_ids) == 1 else None
         self._put(
             ctx,
             recv_ts,
-            FactKind.MARKET,
-            stream,
+            FactKind.PLATFORM_EVENT,
+            Stream.PROPS,
             event.raw,
-            platform_ts=head.last_bar_timestamp,
-            contract_id=route.contract_id if route else None,
-            symbol=route.symbol if route else None,
-            timeframe=route.timeframe if route else None,
-            historical=route.historical if route else None,
-            backfill=route.backfill if route else False,
+            platform_ts=props.timestamp,
+            account_id=account_id,
+            contract_id=contract_id,
+            symbol=self.symbols.get(contract_id) if contract_id is not None else None,
+            correlation_id=self._correlate(props),
         )
-        if route is not None and self.on_chart is not None:
-            self.on_chart(route, head)
+        if self.on_props is not None:
+            self.on_props(props, event)
 
     def _response(self, ctx: SocketContext, recv_ts: int, response: Response) -> None:
         route = self.requests.pop((ctx.connection_id, response.request_id), None)
@@ -262,7 +291,7 @@ class FactBuilder:
         backfill: bool = False,
     ) -> None:
         writer = self._writer
-        by_stream = self.counters.by_stream
+        by_stream = self._by_stream
         by_stream[stream] = by_stream.get(stream, 0) + 1
         # At most 15 keyword arguments per call: CPython compiles a call with 16 or more into a dict build
         # and CALL_FUNCTION_EX, which makes each envelope ~0.5 us slower (docs/performance.md).

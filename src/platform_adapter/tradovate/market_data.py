@@ -84,7 +84,10 @@ class MarketDataFeed:
             self._loss = loss
 
     def _on_chart(self, route: ChartRoute, head: ChartHead) -> None:
-        seen = self._seen.setdefault((route.symbol, route.timeframe), _Seen())
+        key = (route.symbol, route.timeframe)
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = _Seen()
         if head.last_bar_timestamp is not None:
             seen.last_bar_ts = head.last_bar_timestamp
         if head.last_tick_id is not None:

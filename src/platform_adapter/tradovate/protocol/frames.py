@@ -16,15 +16,34 @@ Wire rules, with the public source of each (lead-sheet keys in brackets):
   wss-guide/message-protocol; CSWS dispatches on ``e != null``].
 
 Each message keeps ``raw``: the exact JSON bytes of its array item as sent, so the adapter can forward
-it unchanged. Payloads (``d``) stay ``msgspec.Raw`` views into those bytes; only the routing head
-(``e``, ``i``, ``s``) is decoded here.
+it unchanged. Payloads (``d``) stay ``msgspec.Raw`` views into those bytes; only the routing keys are
+decoded here: ``e``, ``i``, ``s``, and for the frequent events (``md``, ``chart``, ``props``) the few keys of
+``d`` that label the fact (`routing`), read in the same msgspec pass as the message itself. An event
+whose ``d`` does not fit that shape takes a second, tolerant path (``e`` / ``i`` / ``s`` first, then the
+head's salvage decode of ``d``) and comes out the same as far as its keys allow.
 """
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from collections.abc import Callable
+from typing import Any, Final, TypeAlias
 
 import msgspec
+
+from .routing import (
+    ChartHead,
+    ChartsBody,
+    MdBody,
+    MdHead,
+    PropsBody,
+    PropsHead,
+    chart_head,
+    chart_label,
+    md_head,
+    md_label,
+    props_head,
+    props_label,
+)
 
 __all__ = [
     "EVENT_KINDS",
@@ -62,12 +81,25 @@ class Response(msgspec.Struct, frozen=True, gc=False):
     raw: bytes
 
 
+Head: TypeAlias = MdHead | ChartHead | PropsHead
+"""The routing head of an ``md``, ``chart`` or ``props`` event."""
+
+
 class Event(msgspec.Struct, frozen=True, gc=False):
-    """Server-initiated message (``props``, ``md``, ``chart``, ``shutdown``, ``clock``, ...)."""
+    """Server-initiated message (``props``, ``md``, ``chart``, ``shutdown``, ``clock``, ...).
+
+    ``head`` is the routing head of an ``md``, ``chart`` or ``props`` event (None for other kinds);
+    ``d`` is read from ``raw`` on access, as a Raw view into it (None when absent).
+    """
 
     kind: str
-    d: msgspec.Raw | None
     raw: bytes
+    head: Head | None = None
+
+    @property
+    def d(self) -> msgspec.Raw | None:
+        """The payload ``d`` as sent, or None when the message has none."""
+        return _payload(self.raw)
 
 
 class MalformedMessage(msgspec.Struct, frozen=True, gc=False):
@@ -117,6 +149,38 @@ class _Head(msgspec.Struct, gc=False):
     d: msgspec.Raw = msgspec.Raw()
 
 
+class _Routed(msgspec.Struct, tag_field="e", gc=False):
+    # A frequent event with its head keys read in the message's own pass. ``i`` and ``s`` are typed as in
+    # ``_Head``, so a wrongly typed one fails here too and the message takes the tolerant path.
+    i: int | None = None
+    s: int | None = None
+
+
+class _RoutedMd(_Routed, tag="md"):
+    d: MdBody | None = None
+
+
+class _RoutedChart(_Routed, tag="chart"):
+    d: ChartsBody | None = None
+
+
+class _RoutedProps(_Routed, tag="props"):
+    d: PropsBody | None = None
+
+
+_LABELS: Final[dict[type, tuple[str, Callable[[Any], Head]]]] = {
+    _RoutedMd: ("md", md_label),
+    _RoutedChart: ("chart", chart_label),
+    _RoutedProps: ("props", props_label),
+}
+_HEADS: Final[dict[str, Callable[[msgspec.Raw | None], Head]]] = {
+    "md": md_head,
+    "chart": chart_head,
+    "props": props_head,
+}
+_AnyRouted: TypeAlias = _RoutedMd | _RoutedChart | _RoutedProps
+_ROUTED: Final = msgspec.json.Decoder(_AnyRouted)
+_ROUTED_ITEMS: Final = msgspec.json.Decoder(list[_AnyRouted])
 _OPEN: Final = OpenFrame()
 _HEARTBEAT: Final = HeartbeatFrame()
 _ITEMS: Final = msgspec.json.Decoder(list[msgspec.Raw])
@@ -131,11 +195,22 @@ def decode_frame(data: str | bytes) -> Frame:
     if isinstance(data, str):
         kind = data[:1]
         if kind == "a":
+            body = data[1:]
+            routed: list[_AnyRouted] | None
             try:
-                items = _ITEMS.decode(data[1:])
+                routed = _ROUTED_ITEMS.decode(body)
+            except _DECODE_ERRORS:
+                routed = None
+            else:
+                if len(routed) == 1 and data[2:3] == "{" and data[-2:] == "}]":
+                    # The usual frame: one message, which is exactly the text between "a[" and "]"
+                    # (no whitespace around it), so its bytes need no second pass.
+                    return MessagesFrame((_routed_event(routed[0], data[2:-1].encode()),))
+            try:
+                items = _ITEMS.decode(body)
             except _DECODE_ERRORS as exc:
                 return MalformedFrame(data, f"'a' frame is not followed by a JSON array: {exc}")
-            return MessagesFrame(tuple([_decode_message(bytes(item)) for item in items]))
+            return _messages(items, routed)
         if data == "h":
             return _HEARTBEAT
         if data == "o":
@@ -157,7 +232,7 @@ def _decode_bytes_frame(data: bytes) -> Frame:
             items = _ITEMS.decode(memoryview(data)[1:])
         except _DECODE_ERRORS as exc:
             return _malformed_bytes(data, f"'a' frame is not followed by a JSON array: {exc}")
-        return MessagesFrame(tuple([_decode_message(bytes(item)) for item in items]))
+        return _messages(items, None)
     if data == b"h":
         return _HEARTBEAT
     if data == b"o":
@@ -171,21 +246,45 @@ def _decode_bytes_frame(data: bytes) -> Frame:
     return _malformed_bytes(data, _unknown_kind(data))
 
 
+def _messages(items: list[msgspec.Raw], routed: list[_AnyRouted] | None) -> MessagesFrame:
+    # Each message keeps its own bytes (not a view into the frame), so keeping one message alive does
+    # not keep its siblings alive. `routed` is the frame already read as routed events, when every item is one.
+    if routed is not None and len(routed) == len(items):
+        return MessagesFrame(tuple(map(_routed_event, routed, map(bytes, items))))
+    return MessagesFrame(tuple(map(_decode_message, map(bytes, items))))
+
+
+def _routed_event(routed: _AnyRouted, raw: bytes) -> Event:
+    kind, label = _LABELS[type(routed)]
+    return Event(kind, raw, label(routed.d))
+
+
 def _decode_message(raw: bytes) -> Message:
-    # Decoding from the item's own bytes makes ``d`` a view into ``raw``, not into the whole frame,
-    # so keeping one message alive does not keep its siblings alive.
+    try:
+        return _routed_event(_ROUTED.decode(raw), raw)
+    except _DECODE_ERRORS:
+        pass
     try:
         head = _HEAD.decode(raw)
     except _DECODE_ERRORS as exc:
         return MalformedMessage(raw, f"not a Tradovate message object: {exc}")
     d = head.d if head.d else None
     if head.e is not None:
-        return Event(head.e, d, raw)
+        label = _HEADS.get(head.e)
+        return Event(head.e, raw, label(d) if label is not None else None)
     if head.i is not None:
         if head.s is None:
             return MalformedMessage(raw, "response has an id 'i' but no status 's'")
         return Response(head.i, head.s, d, raw)
     return MalformedMessage(raw, "message has neither 'e' (event) nor 'i' (response id)")
+
+
+def _payload(raw: bytes) -> msgspec.Raw | None:
+    try:
+        d = _HEAD.decode(raw).d
+    except _DECODE_ERRORS:  # not reached for an Event: its raw decoded as a message when it was made
+        return None
+    return d if d else None
 
 
 def _unknown_kind(data: str | bytes) -> str:

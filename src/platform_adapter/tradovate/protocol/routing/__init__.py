@@ -9,8 +9,8 @@ of each shape are cited in the module that reads it.
 from __future__ import annotations
 
 from ._salvage import Payload
-from .market_data import ChartHead, MdHead, MdStream, chart_head, md_head
-from .props import PropsHead, props_head
+from .market_data import ChartHead, ChartsBody, MdBody, MdHead, MdStream, chart_head, chart_label, md_head, md_label
+from .props import PropsBody, PropsHead, props_head, props_label
 from .shutdown import shutdown_head
 from .sync_snapshot import (
     CommandRef,
@@ -24,18 +24,24 @@ from .sync_snapshot import (
 
 __all__ = [
     "ChartHead",
+    "ChartsBody",
     "CommandRef",
     "FillRef",
+    "MdBody",
     "MdHead",
     "MdStream",
     "OrderRef",
     "Payload",
     "PositionRef",
+    "PropsBody",
     "PropsHead",
     "SyncSnapshotRefs",
     "chart_head",
+    "chart_label",
     "md_head",
+    "md_label",
     "props_head",
+    "props_label",
     "shutdown_head",
     "sync_snapshot_head",
     "sync_snapshot_refs",

@@ -36,7 +36,17 @@ from ._salvage import (
     unique_ints,
 )
 
-__all__ = ["ChartHead", "MdHead", "MdStream", "chart_head", "md_head"]
+__all__ = [
+    "ChartHead",
+    "ChartsBody",
+    "MdBody",
+    "MdHead",
+    "MdStream",
+    "chart_head",
+    "chart_label",
+    "md_head",
+    "md_label",
+]
 
 MdStream: TypeAlias = Literal["quote", "dom", "histogram", "md"]
 
@@ -55,7 +65,9 @@ class _MdItem(msgspec.Struct, gc=False, rename="camel"):
     timestamp: Any = None
 
 
-class _MdBody(msgspec.Struct, gc=False):
+class MdBody(msgspec.Struct, gc=False):
+    """The keys of an ``md`` event ``d`` a head reads; a frame decoder may read it in the message's own pass."""
+
     quotes: list[_MdItem] | None = None
     doms: list[_MdItem] | None = None
     histograms: list[_MdItem] | None = None
@@ -67,7 +79,7 @@ class _MdSections(msgspec.Struct, gc=False):
     histograms: msgspec.Raw = EMPTY
 
 
-_MD: Final = msgspec.json.Decoder(_MdBody)
+_MD: Final = msgspec.json.Decoder(MdBody)
 _MD_SECTIONS: Final = msgspec.json.Decoder(_MdSections)
 _MD_ITEM: Final = msgspec.json.Decoder(_MdItem)
 _MD_UNKNOWN: Final = MdHead("md", (), ())
@@ -84,6 +96,13 @@ def md_head(d: Payload) -> MdHead:
         if salvaged is None:
             return _MD_UNKNOWN
         body = salvaged
+    return md_label(body)
+
+
+def md_label(body: MdBody | None) -> MdHead:
+    """The head of an ``md`` event whose ``d`` was already read as `MdBody` (None: absent)."""
+    if body is None:
+        return _MD_UNKNOWN
     quotes, doms, histograms = body.quotes, body.doms, body.histograms
     stream: MdStream
     if doms is None and histograms is None and quotes is not None:
@@ -108,12 +127,12 @@ def md_head(d: Payload) -> MdHead:
     )
 
 
-def _salvage_md(d: msgspec.Raw | bytes) -> _MdBody | None:
+def _salvage_md(d: msgspec.Raw | bytes) -> MdBody | None:
     try:
         sections = _MD_SECTIONS.decode(d)
     except DECODE_ERRORS:
         return None
-    return _MdBody(
+    return MdBody(
         salvage_items(sections.quotes, _MD_ITEM)[0],
         salvage_items(sections.doms, _MD_ITEM)[0],
         salvage_items(sections.histograms, _MD_ITEM)[0],
@@ -160,7 +179,9 @@ class _RawPacket(msgspec.Struct, gc=False):
     tks: list[msgspec.Raw] | None = None
 
 
-class _Charts(msgspec.Struct, gc=False):
+class ChartsBody(msgspec.Struct, gc=False):
+    """The keys of a ``chart`` event ``d`` a head reads; a frame decoder may read it in the message's own pass."""
+
     charts: list[_Packet] | None = None
 
 
@@ -173,7 +194,7 @@ class _PacketIdentity(msgspec.Struct, gc=False):
     eoh: Any = None
 
 
-_CHARTS: Final = msgspec.json.Decoder(_Charts)
+_CHARTS: Final = msgspec.json.Decoder(ChartsBody)
 _CHART_SECTIONS: Final = msgspec.json.Decoder(_ChartSections)
 _PACKET: Final = msgspec.json.Decoder(_Packet)
 _RAW_PACKET: Final = msgspec.json.Decoder(_RawPacket)
@@ -192,6 +213,15 @@ def chart_head(d: Payload) -> ChartHead:
         packets = _CHARTS.decode(d).charts
     except DECODE_ERRORS:
         packets = _salvage_packets(d)
+    return _chart_packets_label(packets)
+
+
+def chart_label(body: ChartsBody | None) -> ChartHead:
+    """The head of a ``chart`` event whose ``d`` was already read as `ChartsBody` (None: absent)."""
+    return _chart_packets_label(body.charts if body is not None else None)
+
+
+def _chart_packets_label(packets: list[_Packet] | None) -> ChartHead:
     if not packets:
         return _CHART_UNKNOWN
     eoh = False
@@ -213,16 +243,21 @@ def chart_head(d: Payload) -> ChartHead:
             last_tick = packet.tks[-1]
             last_base = packet.bt
     only = packets[0].id if len(packets) == 1 else None
+    # Narrowed inline (as `str_or_none` / `int_or_none` do): this runs for every chart event.
+    first_ts = first_bar.timestamp if first_bar is not None else None
+    last_ts = last_bar.timestamp if last_bar is not None else None
+    first_id = first_tick.id if first_tick is not None else None
+    last_id = last_tick.id if last_tick is not None else None
     return ChartHead(
         (only,) if type(only) is int else unique_ints(packet.id for packet in packets),
         eoh,
         first_bar is not None,
         first_tick is not None,
-        str_or_none(first_bar.timestamp) if first_bar is not None else None,
-        str_or_none(last_bar.timestamp) if last_bar is not None else None,
-        int_or_none(first_tick.id) if first_tick is not None else None,
-        int_or_none(last_tick.id) if last_tick is not None else None,
-        int_or_none(last_base),
+        first_ts if type(first_ts) is str else None,
+        last_ts if type(last_ts) is str else None,
+        first_id if type(first_id) is int else None,
+        last_id if type(last_id) is int else None,
+        last_base if type(last_base) is int else None,
     )
 
 

@@ -26,7 +26,7 @@ from ._salvage import (
     unique_strs,
 )
 
-__all__ = ["PropsHead", "props_head"]
+__all__ = ["PropsBody", "PropsHead", "props_head", "props_label"]
 
 
 class PropsHead(msgspec.Struct, frozen=True, gc=False):
@@ -60,7 +60,9 @@ class _Entity(msgspec.Struct, gc=False, rename="camel"):
     timestamp: Any = None
 
 
-class _Props(msgspec.Struct, gc=False, rename="camel"):
+class PropsBody(msgspec.Struct, gc=False, rename="camel"):
+    """The keys of a ``props`` event ``d`` a head reads; a frame decoder may read it in the message's own pass."""
+
     entity_type: Any = None
     event_type: Any = None
     entity: _Entity | list[_Entity] | None = None
@@ -72,7 +74,7 @@ class _PropsSections(msgspec.Struct, gc=False, rename="camel"):
     entity: msgspec.Raw = EMPTY
 
 
-_PROPS: Final = msgspec.json.Decoder(_Props)
+_PROPS: Final = msgspec.json.Decoder(PropsBody)
 _PROPS_SECTIONS: Final = msgspec.json.Decoder(_PropsSections)
 _ENTITY: Final = msgspec.json.Decoder(_Entity)
 _UNKNOWN: Final = PropsHead(None, None, (), (), (), (), (), (), None)
@@ -82,21 +84,41 @@ def props_head(d: Payload) -> PropsHead:
     """Label a ``props`` event ``d`` whose ``entity`` is one object or an array of them."""
     if d is None:
         return _UNKNOWN
-    entities: list[_Entity]
     try:
-        props = _PROPS.decode(d)
+        return props_label(_PROPS.decode(d))
     except DECODE_ERRORS:
-        try:
-            sections = _PROPS_SECTIONS.decode(d)
-        except DECODE_ERRORS:
-            return _UNKNOWN
-        raw_entity_type, raw_event_type = sections.entity_type, sections.event_type
-        entities = _salvage_entities(sections.entity)
-    else:
-        raw_entity_type, raw_event_type = props.entity_type, props.event_type
-        entity = props.entity
-        entities = [entity] if isinstance(entity, _Entity) else entity or []
+        pass
+    try:
+        sections = _PROPS_SECTIONS.decode(d)
+    except DECODE_ERRORS:
+        return _UNKNOWN
+    return _label(sections.entity_type, sections.event_type, _salvage_entities(sections.entity))
+
+
+def props_label(body: PropsBody | None) -> PropsHead:
+    """The head of a ``props`` event whose ``d`` was already read as `PropsBody` (None: absent)."""
+    if body is None:
+        return _UNKNOWN
+    entity = body.entity
+    return _label(body.entity_type, body.event_type, [entity] if isinstance(entity, _Entity) else entity or [])
+
+
+def _label(raw_entity_type: Any, raw_event_type: Any, entities: list[_Entity]) -> PropsHead:
     entity_type = str_or_none(raw_entity_type)
+    if len(entities) == 1:  # the usual case: one entity, no repeats to drop
+        entity = entities[0]
+        entity_ids = _ints(entity.id)
+        return PropsHead(
+            entity_type,
+            str_or_none(raw_event_type),
+            entity_ids,
+            entity_ids if entity_type == "order" else _ints(entity.order_id),
+            entity_ids if entity_type == "command" else _ints(entity.command_id),
+            (entity.cl_ord_id,) if type(entity.cl_ord_id) is str else (),
+            entity_ids if entity_type == "account" else _ints(entity.account_id),
+            entity_ids if entity_type == "contract" else _ints(entity.contract_id),
+            str_or_none(entity.timestamp),
+        )
     entity_ids = unique_ints(entity.id for entity in entities)
     return PropsHead(
         entity_type,
@@ -109,6 +131,10 @@ def props_head(d: Payload) -> PropsHead:
         entity_ids if entity_type == "contract" else unique_ints(entity.contract_id for entity in entities),
         str_or_none(entities[0].timestamp) if entities else None,
     )
+
+
+def _ints(value: Any) -> tuple[int, ...]:
+    return (value,) if type(value) is int else ()
 
 
 def _salvage_entities(entity: msgspec.Raw) -> list[_Entity]:
