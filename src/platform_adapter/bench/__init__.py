@@ -2,7 +2,7 @@
 
 Benchmarks, by name (`only=[...]`):
 
-1. ``decode``    decode + forward throughput in process, vs msgspec's ceiling and a naive json forwarder
+1. ``decode``    decode + forward throughput in process, vs msgspec's ceiling, a naive json forwarder and the routing floor
 2. ``socket``    frames from a local WebSocket server (another process) through the PA to U: msg/s and
                  added latency (socket read → fact at U), vs a raw aiohttp + msgspec reader
 3. ``command``   intent → receipt-ack against the simulator, vs the raw WS request/response

@@ -44,14 +44,18 @@ READ_CHUNK = 64
 class CountingSink:
     """A FactSink that counts, and optionally records when each fact arrived and its `recv_ts`."""
 
-    def __init__(self, *, stamp: bool = False) -> None:
+    def __init__(self, *, stamp: bool = False, keep: bool = False) -> None:
         self.count = 0
         self.stamp = stamp
         self.latencies_ns: list[int] = []
+        self.keep = keep
+        self.kept: list[FactEnvelope] = []
 
     async def deliver(self, batch: Sequence[FactEnvelope]) -> None:
-        """Count the batch (and stamp it: now - recv_ts per fact)."""
+        """Count the batch (and stamp it: now - recv_ts per fact; keep it, for tests)."""
         self.count += len(batch)
+        if self.keep:
+            self.kept.extend(batch)
         if self.stamp:
             now = time.time_ns()
             self.latencies_ns.extend(now - envelope.recv_ts for envelope in batch)
