@@ -138,5 +138,7 @@ async def test_no_reconnect_churn_while_the_outbox_is_full() -> None:
         assert reconnects - trading_connections <= 1
         assert outbox.depth <= depth_at_capacity + 2  # at most one loss gap fact per socket
         h.system.u.resume()
-        await h.advance(10.0)
+        # The trading socket reconnects once U drains, after a backoff on the PA's clock: keep the clock moving
+        # until PA_UP (advancing a fixed 10 s raced the drain, which takes real time).
+        await h.until_advancing(lambda: h.stack.adapter.health.state is HealthState.UP, what="PA_UP after U resumed")
         await h.up(timeout=15)

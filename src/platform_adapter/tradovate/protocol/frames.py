@@ -57,6 +57,10 @@ __all__ = [
     "MessagesFrame",
     "OpenFrame",
     "Response",
+    "RoutedChart",
+    "RoutedEvent",
+    "RoutedMd",
+    "RoutedProps",
     "decode_frame",
 ]
 
@@ -149,36 +153,46 @@ class _Head(msgspec.Struct, gc=False):
     d: msgspec.Raw = msgspec.Raw()
 
 
-class _Routed(msgspec.Struct, tag_field="e", gc=False):
-    # A frequent event with its head keys read in the message's own pass. ``i`` and ``s`` are typed as in
-    # ``_Head``, so a wrongly typed one fails here too and the message takes the tolerant path.
+class RoutedEvent(msgspec.Struct, tag_field="e", gc=False):
+    """A frequent event read with its head keys in the message's own msgspec pass (tagged on ``e``).
+
+    ``i`` and ``s`` are typed as in the tolerant path's head, so a wrongly typed one fails here too and the
+    message takes the tolerant path. Frames decode these first; anything that does not fit is read again.
+    """
+
     i: int | None = None
     s: int | None = None
 
 
-class _RoutedMd(_Routed, tag="md"):
+class RoutedMd(RoutedEvent, tag="md"):
+    """An ``md`` event: ``d`` as the keys its head reads."""
+
     d: MdBody | None = None
 
 
-class _RoutedChart(_Routed, tag="chart"):
+class RoutedChart(RoutedEvent, tag="chart"):
+    """A ``chart`` event: ``d`` as the keys its head reads."""
+
     d: ChartsBody | None = None
 
 
-class _RoutedProps(_Routed, tag="props"):
+class RoutedProps(RoutedEvent, tag="props"):
+    """A ``props`` event: ``d`` as the keys its head reads."""
+
     d: PropsBody | None = None
 
 
 _LABELS: Final[dict[type, tuple[str, Callable[[Any], Head]]]] = {
-    _RoutedMd: ("md", md_label),
-    _RoutedChart: ("chart", chart_label),
-    _RoutedProps: ("props", props_label),
+    RoutedMd: ("md", md_label),
+    RoutedChart: ("chart", chart_label),
+    RoutedProps: ("props", props_label),
 }
 _HEADS: Final[dict[str, Callable[[msgspec.Raw | None], Head]]] = {
     "md": md_head,
     "chart": chart_head,
     "props": props_head,
 }
-_AnyRouted: TypeAlias = _RoutedMd | _RoutedChart | _RoutedProps
+_AnyRouted: TypeAlias = RoutedMd | RoutedChart | RoutedProps
 _ROUTED: Final = msgspec.json.Decoder(_AnyRouted)
 _ROUTED_ITEMS: Final = msgspec.json.Decoder(list[_AnyRouted])
 _OPEN: Final = OpenFrame()
