@@ -18,8 +18,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from platform_adapter.mic import FactEnvelope
 from platform_adapter.mic.codec import DecodeError, decode_envelope
 from platform_adapter.telemetry import get_logger
-from platform_adapter.transport.nats.cancellation import raise_if_cancelling
-from platform_adapter.transport.nats.streams import wait_for_stream
+from platform_adapter.transport.nats.streams import pull_batches
 from platform_adapter.transport.nats.subjects import FACT_STREAM, FACT_SUBJECTS, U_FACT_CONSUMER
 
 _log = get_logger("pa.nats.fact_consumer")
@@ -68,29 +67,25 @@ class NatsFactConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled (waits for the PA to create the stream first)."""
-        await wait_for_stream(self._js, self._stream, self._stream_wait_s)
-        subscription = await self._js.pull_subscribe(
-            self._filter_subject,
-            durable=self._durable,
-            stream=self._stream,
-            config=ConsumerConfig(
-                durable_name=self._durable,
-                ack_policy=AckPolicy.ALL,
-                deliver_policy=DeliverPolicy.ALL,
-                ack_wait=self._ack_wait_s,
-                max_ack_pending=self._batch * 2,
-                filter_subject=self._filter_subject,
-            ),
+        config = ConsumerConfig(
+            durable_name=self._durable,
+            ack_policy=AckPolicy.ALL,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self._ack_wait_s,
+            max_ack_pending=self._batch * 2,
+            filter_subject=self._filter_subject,
+        )
+        batches = pull_batches(
+            self._js,
+            self._stream,
+            config,
+            batch=self._batch,
+            fetch_timeout_s=self._fetch_timeout_s,
+            stream_wait_s=self._stream_wait_s,
         )
         _log.info("facts_consuming", stream=self._stream, durable=self._durable, filter=self._filter_subject)
-        while True:
-            raise_if_cancelling()
-            try:
-                messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout_s)
-            except TimeoutError:  # nats-py raises its own TimeoutError, or asyncio's when the deadline ran out
-                continue  # nothing new yet (or the server is restarting): ask again
-            if messages:  # nats-py returns [] when a status left by an earlier, expired pull ends this one
-                await self._take(messages)
+        async for messages in batches:
+            await self._take(messages)
 
     async def _take(self, messages: Sequence[Any]) -> None:
         envelopes = []

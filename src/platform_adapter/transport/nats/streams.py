@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 
+from platform_adapter.transport.nats.cancellation import raise_if_cancelling
 from platform_adapter.transport.nats.subjects import FACT_STREAM, FACT_SUBJECTS, HEALTH_BUCKET
 
 _STREAM_NAME_IN_USE = 10058  # "stream name already in use with a different configuration"
@@ -82,3 +84,29 @@ async def wait_for_stream(js: Any, name: str, timeout_s: float | None, poll_s: f
                 return
             except (NotFoundError, NatsTimeoutError):
                 await asyncio.sleep(poll_s)  # its owner has not started yet, or the server is restarting
+
+
+async def pull_batches(
+    js: Any,
+    stream: str,
+    config: ConsumerConfig,
+    *,
+    batch: int,
+    fetch_timeout_s: float,
+    stream_wait_s: float | None = None,
+) -> AsyncIterator[list[Any]]:
+    """Fetched batches (never empty) of the durable pull consumer `config` on `stream`, in order, until cancelled.
+
+    Waits for the stream's owner to create it first. The caller acknowledges what it took.
+    """
+    await wait_for_stream(js, stream, stream_wait_s)
+    subject = config.filter_subject
+    subscription = await js.pull_subscribe(subject, durable=config.durable_name, stream=stream, config=config)
+    while True:
+        raise_if_cancelling()
+        try:
+            messages = await subscription.fetch(batch, timeout=fetch_timeout_s)
+        except TimeoutError:  # nats-py raises its own TimeoutError, or asyncio's when the deadline ran out
+            continue  # nothing new yet (or the server is restarting): ask again
+        if messages:  # nats-py returns [] when a status left by an earlier, expired pull ends this one
+            yield messages

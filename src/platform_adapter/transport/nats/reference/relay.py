@@ -17,8 +17,7 @@ from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
 from platform_adapter.telemetry import get_logger
-from platform_adapter.transport.nats.cancellation import raise_if_cancelling
-from platform_adapter.transport.nats.streams import ensure_stream, wait_for_stream
+from platform_adapter.transport.nats.streams import ensure_stream, pull_batches
 from platform_adapter.transport.nats.subjects import MSG_ID_HEADER
 
 _log = get_logger("pa.nats.relay")
@@ -104,27 +103,22 @@ class RecordFollower(Generic[T]):
 
     async def run(self) -> None:
         """Follow until cancelled (waits for the stream's owner to create it)."""
-        await wait_for_stream(self._js, self._stream, self._stream_wait_s)
-        subscription = await self._js.pull_subscribe(
-            self._subject,
-            durable=self._durable,
-            stream=self._stream,
-            config=ConsumerConfig(
-                durable_name=self._durable,
-                ack_policy=AckPolicy.ALL,
-                deliver_policy=DeliverPolicy.ALL,
-                filter_subject=self._subject,
-                inactive_threshold=300.0,
-            ),
+        config = ConsumerConfig(
+            durable_name=self._durable,
+            ack_policy=AckPolicy.ALL,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=self._subject,
+            inactive_threshold=300.0,
         )
-        while True:
-            raise_if_cancelling()
-            try:
-                messages = await subscription.fetch(100, timeout=self._fetch_timeout_s)
-            except TimeoutError:  # nats-py raises its own TimeoutError, or asyncio's when the deadline ran out
-                continue  # nothing new (or the server is restarting)
-            if not messages:  # nats-py returns [] when a status left by an earlier, expired pull ends this one
-                continue
+        batches = pull_batches(
+            self._js,
+            self._stream,
+            config,
+            batch=100,
+            fetch_timeout_s=self._fetch_timeout_s,
+            stream_wait_s=self._stream_wait_s,
+        )
+        async for messages in batches:
             for msg in messages:
                 self._take(self._decoder.decode(msg.data))
             try:
