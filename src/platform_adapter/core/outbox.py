@@ -95,8 +95,6 @@ class Outbox:
         self._work = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
-        self.has_room = True
-        """False at capacity: readers must stop reading their sockets until `wait_for_room` returns."""
         self._drained = asyncio.Event()
         self._drained.set()
         self.counters = OutboxCounters()
@@ -119,13 +117,17 @@ class Outbox:
         if depth >= self._high:
             if not self._backpressure:
                 self._enter_backpressure(depth)
-            if depth >= self._capacity and self.has_room:
-                self.has_room = False
+            if depth >= self._capacity and self._room.is_set():
                 self._room.clear()
                 counters.reader_pauses += 1
         if depth == 1:  # the queue was empty: the pump may be waiting, and `drained` no longer holds
             self._drained.clear()
             self._work.set()
+
+    @property
+    def has_room(self) -> bool:
+        """False at capacity: readers must stop reading their sockets until `wait_for_room` returns."""
+        return self._room.is_set()
 
     async def wait_for_room(self) -> None:
         """Wait until the outbox is back under capacity."""
@@ -197,8 +199,7 @@ class Outbox:
 
     def _after_delivery(self) -> None:
         depth = len(self._facts)
-        if not self.has_room and depth < self._capacity:
-            self.has_room = True
+        if not self._room.is_set() and depth < self._capacity:
             self._room.set()
         if self._backpressure and depth <= self._low:
             self._backpressure = False
