@@ -412,7 +412,7 @@ def _platform_ts(envelope: FactEnvelope | None) -> str:
 def _decode(envelope: FactEnvelope) -> Any:
     try:
         return msgspec.json.decode(bytes(envelope.payload))
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # a fact forwarded raw may be anything
         return None
 
 

@@ -16,7 +16,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 
@@ -107,6 +107,10 @@ class LinkLoss:
             symbol=symbol,
             detail=detail,
         )
+
+
+class ReaderFault(TradovateError):
+    """The reader met a frame it could not handle; the frame was forwarded raw and the socket is restarted."""
 
 
 class PenaltyTicket(TradovateError):
@@ -284,6 +288,13 @@ class TradovateSocket:
         except TradovateError as exc:  # e.g. a subscription or sync answered with an error status
             # The connection is not usable as configured: close it and reconnect (reported, never silent).
             self._close_reason = self._close_reason or (HealthReason.SOCKET_CLOSED, f"setup failed: {exc}")
+        except Exception as exc:  # a fault no layer expected (a bug, input nobody foresaw): restart this socket only
+            if not isinstance(exc, ReaderFault):
+                _log.exception("socket_fault", socket=self.role.value, epoch=epoch)
+            self._close_reason = self._close_reason or (
+                HealthReason.SOCKET_CLOSED,
+                f"fault: {type(exc).__name__}: {exc}",
+            )
         finally:
             self.ready.clear()
             for task in tasks:
@@ -355,36 +366,50 @@ class TradovateSocket:
             self._last_recv_ts = recv_ts
             self.frames += 1
             ctx = self._ctx
-            frame = decode_frame(data)
-            if type(frame) is MessagesFrame:
-                messages = frame.messages
-                facts(ctx, recv_ts, messages)  # every fact is in the outbox before anyone acts on a response
-                for message in messages:
-                    if type(message) is Event:
-                        if message.kind == "shutdown":
-                            self._on_shutdown(message)
-                    elif type(message) is Response:
-                        future = pending.get(message.request_id)
-                        if future is not None and not future.done():
-                            future.set_result(message)
-            elif isinstance(frame, HeartbeatFrame):
-                pass
-            elif isinstance(frame, OpenFrame):
-                self._opened.set()
-            elif isinstance(frame, CloseFrame):
-                builder.frame(ctx, recv_ts, frame)
-                self._close_reason = self._close_reason or (
-                    HealthReason.SOCKET_CLOSED,
-                    f"platform closed the socket: {frame.code} {frame.reason}",
-                )
-            elif isinstance(frame, MalformedFrame):
-                builder.frame(ctx, recv_ts, frame)
+            try:
+                frame = decode_frame(data)
+                if type(frame) is MessagesFrame:
+                    messages = frame.messages
+                    facts(ctx, recv_ts, messages)  # every fact is in the outbox before anyone acts on a response
+                    for message in messages:
+                        if type(message) is Event:
+                            if message.kind == "shutdown":
+                                self._on_shutdown(message)
+                        elif type(message) is Response:
+                            future = pending.get(message.request_id)
+                            if future is not None and not future.done():
+                                future.set_result(message)
+                elif isinstance(frame, HeartbeatFrame):
+                    pass
+                elif isinstance(frame, OpenFrame):
+                    self._opened.set()
+                elif isinstance(frame, CloseFrame):
+                    builder.frame(ctx, recv_ts, frame)
+                    self._close_reason = self._close_reason or (
+                        HealthReason.SOCKET_CLOSED,
+                        f"platform closed the socket: {frame.code} {frame.reason}",
+                    )
+                elif isinstance(frame, MalformedFrame):
+                    builder.frame(ctx, recv_ts, frame)
+            except Exception as exc:
+                self._reader_fault(ctx, recv_ts, data, exc)  # raises ReaderFault: this socket restarts
             if not writer.has_room:
                 # U is not keeping up and the outbox is full: stop reading so TCP pushes back on Tradovate.
                 self._paused = True
                 await writer.wait_for_room()
                 self._paused = False
                 self._last_frame = clock.monotonic()
+
+    def _reader_fault(self, ctx: SocketContext, recv_ts: int, data: str | bytes, exc: Exception) -> NoReturn:
+        """A frame that no layer expected: forward it raw, then close this socket (the process goes on)."""
+        _log.exception("socket_reader_fault", socket=self.role.value, connection_id=ctx.connection_id)
+        error = (
+            f"internal fault while handling this frame ({type(exc).__name__}); earlier messages of it may be forwarded"
+        )
+        raw = data if isinstance(data, str) else data.decode("utf-8", "backslashreplace")
+        self._builder.frame(ctx, recv_ts, MalformedFrame(raw, error))
+        self._close_reason = (HealthReason.SOCKET_CLOSED, f"reader fault: {type(exc).__name__}: {exc}")
+        raise ReaderFault(str(exc)) from exc
 
     def _on_shutdown(self, event: Event) -> None:
         notice = shutdown_head(event.d)

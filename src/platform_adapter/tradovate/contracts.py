@@ -14,7 +14,7 @@ import msgspec
 from platform_adapter.config import InstrumentSettings, Settings
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.errors import PlatformStatusError, TradovateError, UnknownSymbol
-from platform_adapter.tradovate.protocol import Account, Contract, decode_model
+from platform_adapter.tradovate.protocol import DECODE_ERRORS, Account, Contract, decode_model
 from platform_adapter.tradovate.rest import RestClient
 
 _log = get_logger("pa.contracts")
@@ -59,7 +59,7 @@ async def load_reference_data(rest: RestClient, settings: Settings) -> Reference
     content = await rest.get("account/list")
     try:
         listed = msgspec.json.decode(content, type=list[Account])
-    except msgspec.DecodeError:
+    except DECODE_ERRORS:
         raise TradovateError(
             f"account/list answered something that is not a list of accounts: {content[:120]!r}"
         ) from None

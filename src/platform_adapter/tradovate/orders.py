@@ -46,7 +46,7 @@ from platform_adapter.tradovate.errors import (
     TradovateError,
 )
 from platform_adapter.tradovate.facts import FactBuilder, RequestRoute
-from platform_adapter.tradovate.protocol import Response, encode_body
+from platform_adapter.tradovate.protocol import DECODE_ERRORS, Response, encode_body
 from platform_adapter.tradovate.user_sync import UserSync
 
 _log = get_logger("pa.orders")
@@ -229,7 +229,7 @@ class OrderExecutor:
                 return
             try:
                 result = msgspec.json.decode(response.d, type=_Result)
-            except msgspec.DecodeError:
+            except DECODE_ERRORS:
                 return
             if result.orderId is not None and isinstance(intent, SubmitOrder | Flatten | Kill):
                 builder.orders_to_intents.setdefault(result.orderId, intent.intent_id)
@@ -242,7 +242,10 @@ class OrderExecutor:
         response = await self._trading.request(endpoint, route=RequestRoute(Stream.RESPONSE))
         if response.status != 200 or response.d is None:
             raise TradovateError(f"{endpoint} answered {response.status}")
-        return msgspec.json.decode(response.d, type=list[item])  # type: ignore[valid-type]
+        try:
+            return msgspec.json.decode(response.d, type=list[item])  # type: ignore[valid-type]
+        except DECODE_ERRORS as exc:
+            raise TradovateError(f"{endpoint} answered an unreadable list: {exc}") from None
 
     async def _liquidate(self, intent: Intent, contract_ids: list[int]) -> tuple[_Outcome, tuple[int, ...]]:
         ids: list[int] = []
@@ -332,7 +335,7 @@ def _interpret(endpoint: str, response: Response) -> _Outcome:
         )
     try:
         result = msgspec.json.decode(response.d or b"{}", type=_Result)
-    except msgspec.DecodeError:
+    except DECODE_ERRORS:
         return _Outcome(
             AckStatus.UNKNOWN, AckReason.PLATFORM_ERROR, f"{endpoint} answered an unreadable body: {text[:200]}"
         )

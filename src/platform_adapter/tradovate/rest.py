@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-import msgspec
 
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.budget import RequestBudget
@@ -66,11 +65,3 @@ class RestClient:
             self._budget.penalty(penalty.wait_s, path)
             if data is not None and penalty.ticket is not None:
                 data = with_ticket(data, penalty.ticket)
-
-
-def decode_json(content: bytes, what: str) -> Any:
-    """Decode a JSON body, raising PlatformStatusError with the text when it is not JSON."""
-    try:
-        return msgspec.json.decode(content)
-    except msgspec.DecodeError:
-        raise PlatformStatusError(200, content[:200].decode("utf-8", "replace"), what) from None

@@ -9,7 +9,7 @@ implements (https://github.com/tradovate/api/blob/master/WebSockets.md and the o
 
 from __future__ import annotations
 
-from .errors import ProtocolDecodeError, RequestEncodeError
+from .errors import DECODE_ERRORS, ProtocolDecodeError, RequestEncodeError
 from .frames import (
     EVENT_KINDS,
     CloseFrame,
@@ -67,6 +67,7 @@ from .routing import (
 )
 
 __all__ = [
+    "DECODE_ERRORS",
     "EVENT_KINDS",
     "HEARTBEAT",
     "AccessTokenResponse",

@@ -10,6 +10,15 @@ https://github.com/tradovate/example-api-js/tree/main/tutorial/WebSockets/EX-07-
 
 from __future__ import annotations
 
+from typing import Final
+
+import msgspec
+
+DECODE_ERRORS: Final = (msgspec.DecodeError, ValueError, RecursionError)
+"""What msgspec raises on bad input: a shape or syntax error, a ``str`` holding lone surrogates (no UTF-8
+form), and ``RecursionError`` for nesting deeper than the interpreter's recursion limit (msgspec's depth
+check). Every decoder of platform bytes catches all three and returns a typed value instead."""
+
 
 class ProtocolDecodeError(ValueError):
     """Server bytes that could not be decoded into the expected shape; carries the raw bytes."""

@@ -30,6 +30,7 @@ from typing import Any, Final, TypeAlias
 
 import msgspec
 
+from .errors import DECODE_ERRORS
 from .routing import (
     ChartHead,
     ChartsBody,
@@ -200,12 +201,20 @@ _HEARTBEAT: Final = HeartbeatFrame()
 _ITEMS: Final = msgspec.json.Decoder(list[msgspec.Raw])
 _HEAD: Final = msgspec.json.Decoder(_Head)
 _CLOSE: Final = msgspec.json.Decoder(tuple[int, str])
-# ValueError covers a str holding lone surrogates, which has no UTF-8 form for msgspec to read.
-_DECODE_ERRORS: Final = (msgspec.DecodeError, ValueError)
+
+MAX_FRAME_SIZE: Final = 64 * 1024 * 1024
+"""Frames longer than this (characters of a ``str``, bytes of a ``bytes`` frame) are not decoded: they become a
+``MalformedFrame`` kept whole, forwarded raw. Tradovate caps the data of one request (FAQ
+HowToHandleDataSizeLimits), so a real frame is far smaller; the limit bounds the work one frame can cost.
+Nesting is bounded by msgspec's depth check (the interpreter's recursion limit, ~1,000 levels): deeper input
+is a ``MalformedFrame`` too, never a ``RecursionError`` out of this function."""
 
 
 def decode_frame(data: str | bytes) -> Frame:
     """Decode one server frame (``str`` from aiohttp, or ``bytes``); never raises on any content."""
+    if len(data) > MAX_FRAME_SIZE:
+        error = f"frame of {len(data)} characters/bytes exceeds the decoder's limit of {MAX_FRAME_SIZE}"
+        return MalformedFrame(data, error) if isinstance(data, str) else _malformed_bytes(bytes(data), error)
     if isinstance(data, str):
         kind = data[:1]
         if kind == "a":
@@ -213,7 +222,7 @@ def decode_frame(data: str | bytes) -> Frame:
             routed: list[_AnyRouted] | None
             try:
                 routed = _ROUTED_ITEMS.decode(body)
-            except _DECODE_ERRORS:
+            except DECODE_ERRORS:
                 routed = None
             else:
                 if len(routed) == 1 and data[2:3] == "{" and data[-2:] == "}]":
@@ -222,7 +231,7 @@ def decode_frame(data: str | bytes) -> Frame:
                     return MessagesFrame((_routed_event(routed[0], data[2:-1].encode()),))
             try:
                 items = _ITEMS.decode(body)
-            except _DECODE_ERRORS as exc:
+            except DECODE_ERRORS as exc:
                 return MalformedFrame(data, f"'a' frame is not followed by a JSON array: {exc}")
             return _messages(items, routed)
         if data == "h":
@@ -232,7 +241,7 @@ def decode_frame(data: str | bytes) -> Frame:
         if kind == "c":
             try:
                 code, reason = _CLOSE.decode(data[1:])
-            except _DECODE_ERRORS as exc:
+            except DECODE_ERRORS as exc:
                 return MalformedFrame(data, f"'c' frame is not followed by [code,\"reason\"]: {exc}")
             return CloseFrame(code, reason)
         return MalformedFrame(data, _unknown_kind(data))
@@ -244,7 +253,7 @@ def _decode_bytes_frame(data: bytes) -> Frame:
     if kind == b"a":
         try:
             items = _ITEMS.decode(memoryview(data)[1:])
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             return _malformed_bytes(data, f"'a' frame is not followed by a JSON array: {exc}")
         return _messages(items, None)
     if data == b"h":
@@ -254,7 +263,7 @@ def _decode_bytes_frame(data: bytes) -> Frame:
     if kind == b"c":
         try:
             code, reason = _CLOSE.decode(memoryview(data)[1:])
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             return _malformed_bytes(data, f"'c' frame is not followed by [code,\"reason\"]: {exc}")
         return CloseFrame(code, reason)
     return _malformed_bytes(data, _unknown_kind(data))
@@ -276,11 +285,11 @@ def _routed_event(routed: _AnyRouted, raw: bytes) -> Event:
 def _decode_message(raw: bytes) -> Message:
     try:
         return _routed_event(_ROUTED.decode(raw), raw)
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         pass
     try:
         head = _HEAD.decode(raw)
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         return MalformedMessage(raw, f"not a Tradovate message object: {exc}")
     d = head.d if head.d else None
     if head.e is not None:
@@ -296,7 +305,7 @@ def _decode_message(raw: bytes) -> Message:
 def _payload(raw: bytes) -> msgspec.Raw | None:
     try:
         d = _HEAD.decode(raw).d
-    except _DECODE_ERRORS:  # not reached for an Event: its raw decoded as a message when it was made
+    except DECODE_ERRORS:  # not reached for an Event: its raw decoded as a message when it was made
         return None
     return d if d else None
 

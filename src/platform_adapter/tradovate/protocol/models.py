@@ -29,7 +29,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from .errors import ProtocolDecodeError
+from .errors import DECODE_ERRORS, ProtocolDecodeError
 
 __all__ = [
     "AccessTokenResponse",
@@ -156,7 +156,6 @@ _DECODERS: Final[dict[type[TradovateModel], msgspec.json.Decoder[Any]]] = {
     model: msgspec.json.Decoder(model) for model in _MODELS
 }
 _STRING: Final = msgspec.json.Decoder(str)
-_DECODE_ERRORS: Final = (msgspec.DecodeError, ValueError)
 
 
 def decode_model(model: type[M], data: msgspec.Raw | bytes | str | None) -> M | UndecodablePayload:
@@ -168,7 +167,7 @@ def decode_model(model: type[M], data: msgspec.Raw | bytes | str | None) -> M | 
         decoder = _DECODERS[model] = msgspec.json.Decoder(model)
     try:
         value: M = decoder.decode(data)
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         return UndecodablePayload(model.__name__, _as_bytes(data), str(exc))
     return value
 
@@ -179,7 +178,7 @@ def decode_error_text(d: msgspec.Raw | bytes | str | None) -> str | None:
         return None
     try:
         return _STRING.decode(d)
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         return None
 
 

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import msgspec
 
-from .errors import RequestEncodeError
+from .errors import DECODE_ERRORS, RequestEncodeError
 
 __all__ = ["Penalty", "parse_penalty", "with_ticket"]
 
@@ -47,7 +47,6 @@ class _PenaltyFields(msgspec.Struct, gc=False):
 _PENALTY: Final = msgspec.json.Decoder(_PenaltyFields)
 _OBJECT: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ENCODER: Final = msgspec.json.Encoder()
-_DECODE_ERRORS: Final = (msgspec.DecodeError, ValueError)
 
 
 def parse_penalty(d: msgspec.Raw | bytes | str | None) -> Penalty | None:
@@ -56,7 +55,7 @@ def parse_penalty(d: msgspec.Raw | bytes | str | None) -> Penalty | None:
         return None
     try:
         fields = _PENALTY.decode(d)
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         return None  # not a JSON object (an error string, an array, ...): not a penalty
     unset = msgspec.UNSET
     if fields.ticket is unset and fields.time is unset and fields.captcha is unset:
@@ -69,7 +68,7 @@ def with_ticket(body: bytes | str, ticket: str) -> bytes:
     data = body.encode("utf-8") if isinstance(body, str) else body
     try:
         members = _OBJECT.decode(data)
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise RequestEncodeError("body", f"a penalty retry needs a JSON object body: {exc}") from exc
     encoded_ticket = _ENCODER.encode(ticket)
     if "p-ticket" in members:

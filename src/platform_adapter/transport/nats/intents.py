@@ -18,7 +18,7 @@ from nats.errors import Error as NatsError
 from platform_adapter.core.clock import Clock, SystemClock
 from platform_adapter.core.ports import OE_IDENTITY, IntentHandler
 from platform_adapter.mic import AckReason, AckStatus, Intent, ReceiptAck
-from platform_adapter.mic.codec import DecodeError, decode_intent, encode
+from platform_adapter.mic.codec import MAX_INTENT_SIZE, DecodeError, decode_intent, encode
 from platform_adapter.telemetry import get_logger
 from platform_adapter.transport.nats.cancellation import raise_if_cancelling
 from platform_adapter.transport.nats.connection import sync_with_server
@@ -26,6 +26,13 @@ from platform_adapter.transport.nats.subjects import INTENT_QUEUE_GROUP, INTENT_
 
 _log = get_logger("pa.nats.intents")
 _FIELD_IN_ERROR = re.compile(r"at `\$\.([A-Za-z_]\w*)")
+
+
+class _IntentId(msgspec.Struct):
+    intent_id: Any = None
+
+
+_INTENT_ID = msgspec.json.Decoder(_IntentId)
 
 
 class NatsIntentSource:
@@ -114,12 +121,12 @@ class NatsIntentSource:
 
     def _malformed(self, data: bytes, received_ts: int, error: str) -> ReceiptAck:
         intent_id = ""
-        try:
-            body = msgspec.json.decode(data)
-        except msgspec.DecodeError:
+        try:  # the id, when it can be read, lets OE match the failure to its call
+            body = _INTENT_ID.decode(data) if len(data) <= MAX_INTENT_SIZE else None
+        except (msgspec.DecodeError, RecursionError, ValueError):
             body = None
-        if isinstance(body, dict) and isinstance(body.get("intent_id"), str):
-            intent_id = body["intent_id"][:64]
+        if body is not None and isinstance(body.intent_id, str):
+            intent_id = body.intent_id[:64]
         match = _FIELD_IN_ERROR.search(error)
         return ReceiptAck(
             intent_id=intent_id,

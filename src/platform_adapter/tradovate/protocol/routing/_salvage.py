@@ -11,6 +11,8 @@ from typing import Any, Final, TypeAlias, TypeVar
 
 import msgspec
 
+from ..errors import DECODE_ERRORS as DECODE_ERRORS  # re-exported for the heads
+
 Payload: TypeAlias = msgspec.Raw | bytes | None
 """What the heads accept: a message's ``d`` (Raw), bytes, or None when ``d`` was absent."""
 
@@ -19,7 +21,6 @@ T = TypeVar("T")
 EMPTY: Final = msgspec.Raw()
 """Default of a Raw field, so that an absent key reads as an empty (falsy) Raw."""
 
-DECODE_ERRORS: Final = (msgspec.DecodeError, ValueError)
 
 _NULL: Final = msgspec.Raw(b"null")
 _RAW_LIST: Final = msgspec.json.Decoder(list[msgspec.Raw])
