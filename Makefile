@@ -8,9 +8,9 @@ BIN := $(VENV)/bin
 
 .PHONY: install demo demo-distributed test lint typecheck unit bench soak acceptance clean
 
-$(BIN)/pa: pyproject.toml uv.lock
+$(BIN)/pa: pyproject.toml packages/tradovate-sim/pyproject.toml packages/pa-harness/pyproject.toml uv.lock
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet "uv==$(UV_VERSION)"
-	$(PY) -m uv sync --locked --extra dev --no-python-downloads
+	$(PY) -m uv sync --locked --all-packages --no-python-downloads
 	@touch $(BIN)/pa
 
 install: $(BIN)/pa
@@ -22,8 +22,9 @@ demo-distributed: install
 	$(BIN)/pa demo-distributed
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src packages tests
+	$(BIN)/ruff format --check src packages tests
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -21,17 +21,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from platform_adapter.core.settings import CoreSettings
+from platform_adapter.core.settings import Mode as Mode  # re-exported: the mode is configuration
+from platform_adapter.core.settings import OutboxSettings as OutboxSettings  # re-exported: configuration
+
 
 class ConfigError(Exception):
     """A configuration problem, phrased so a person can fix it (field, problem, fix)."""
-
-
-class Mode(StrEnum):
-    """The system mode set by the config module (spec 3.1)."""
-
-    LIVE = "LIVE"  # market ingress and OE intents
-    SIM = "SIM"  # market ingress only; intents are refused
-    REPLAY = "REPLAY"  # the PA is disabled
 
 
 class Environment(StrEnum):
@@ -129,21 +125,6 @@ class HeartbeatSettings(BaseModel, frozen=True):
     token_renew_before_s: float = Field(default=900.0, gt=0)  # renew 15 min before expiry
 
 
-class OutboxSettings(BaseModel, frozen=True):
-    """The bounded fact outbox between the platform side and U (fail-closed watermarks)."""
-
-    capacity: int = Field(default=100_000, gt=0)
-    high_watermark: float = Field(default=0.5, gt=0, lt=1)  # PA_DEGRADED + halt above this fill
-    low_watermark: float = Field(default=0.2, ge=0, lt=1)  # back to PA_UP under this fill
-    telemetry_capacity: int = Field(default=1_000, gt=0)
-
-    @model_validator(mode="after")
-    def _check_order(self) -> OutboxSettings:
-        if self.low_watermark >= self.high_watermark:
-            raise ValueError("low_watermark must be below high_watermark")
-        return self
-
-
 class SimulatorSettings(BaseModel, frozen=True):
     """The built-in simulator used when `environment = "simulator"`."""
 
@@ -205,6 +186,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML file (if any) is set per load by `load_settings`, through `model_config["toml_file"]`.
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def core(self) -> CoreSettings:
+        """What `core` needs of the configuration (and nothing of Tradovate or the transports)."""
+        return CoreSettings(mode=self.mode, outbox=self.outbox)
 
     def endpoints(self) -> tuple[str, str, str]:
         """(REST base, trading socket, market-data socket) after overrides."""

@@ -9,12 +9,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from platform_adapter.bench import run_bench
-from platform_adapter.bench.bound import FusedBound
-from platform_adapter.bench.corpus import build_corpus
-from platform_adapter.bench.hotpath import HotPath, MemoryFeed
-from platform_adapter.bench.report import BEGIN, END, write_report
-from platform_adapter.bench.results import percentile
+from pa_harness.bench import run_bench
+from pa_harness.bench.bound import FusedBound
+from pa_harness.bench.corpus import build_corpus
+from pa_harness.bench.hotpath import HotPath, MemoryFeed
+from pa_harness.bench.report import BEGIN, END, write_report
+from pa_harness.bench.results import percentile
 from platform_adapter.mic import FactEnvelope, FactKind
 
 _RATIO = re.compile(r"^\d+\.\d\dx$")

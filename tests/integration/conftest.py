@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from platform_adapter.transport.nats import find_nats_server
+from pa_harness.nats_server import find_nats_server
 
 from .harness import TRANSPORTS, Transport
 

@@ -16,7 +16,8 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
-from platform_adapter.app import InProcStack, build_inproc_stack
+from pa_harness.reference import IntentCaller, ReferenceOE, ReferencePaper, ReferenceSystem, ReferenceU
+from platform_adapter.composition import InProcStack, build_inproc_stack
 from platform_adapter.config import (
     BackoffSettings,
     Credentials,
@@ -29,11 +30,10 @@ from platform_adapter.config import (
 from platform_adapter.core.adapter import PlatformAdapter
 from platform_adapter.core.clock import ManualClock
 from platform_adapter.mic import FactEnvelope, FactKind, FactMode, HealthState, Stream
-from platform_adapter.reference import IntentCaller, ReferenceOE, ReferencePaper, ReferenceSystem, ReferenceU
-from platform_adapter.sim import ManualClock as SimManualClock
-from platform_adapter.sim import SimConfig, TradovateSim
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.nats import FactStreamConfig
+from tradovate_sim import ManualClock as SimManualClock
+from tradovate_sim import SimConfig, TradovateSim
 
 from .over_nats import NatsWiring, over_nats
 

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pa_harness.nats_server import NatsServer
+from pa_harness.reference import ReferenceSystem, ReferenceU
+from platform_adapter.composition import NatsStack, build_nats_stack
 from platform_adapter.config import Credentials, Settings
 from platform_adapter.core.adapter import PlatformAdapter
 from platform_adapter.core.clock import Clock
 from platform_adapter.mic import HealthSignal
-from platform_adapter.reference import ReferenceSystem, ReferenceU
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.nats import (
     FactStreamConfig,
@@ -31,10 +33,8 @@ from platform_adapter.transport.nats import (
     NatsFactConsumer,
     NatsHealthFollower,
     NatsIntentCaller,
-    NatsServer,
     connect,
 )
-from platform_adapter.transport.nats.adapter import NatsStack, build_nats_stack
 from platform_adapter.transport.nats.connection import disconnect
 from platform_adapter.transport.nats.subjects import HEALTH_STREAM
 

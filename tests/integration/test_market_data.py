@@ -8,7 +8,7 @@ import msgspec
 from platform_adapter.config import InstrumentSettings
 from platform_adapter.mic import FactKind, Stream
 from platform_adapter.mic.codec import decode_gap
-from platform_adapter.sim.charts import BarSeries, ChartSpec
+from tradovate_sim.charts import BarSeries, ChartSpec
 
 from .harness import Harness, Transport, running
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter import app
+from platform_adapter import composition
 from platform_adapter.operator import FactTap
 from tests.integration import harness
 from tests.integration.harness import Harness
@@ -19,6 +19,6 @@ from tests.integration.harness import Harness
 async def running_with_tap(monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> AsyncIterator[tuple[Harness, FactTap]]:
     """`harness.running(**kwargs)`, its stack built with a `FactTap` (as `pa run` / `pa demo` build theirs)."""
     tap = FactTap()
-    monkeypatch.setattr(harness, "build_inproc_stack", functools.partial(app.build_inproc_stack, tap=tap))
+    monkeypatch.setattr(harness, "build_inproc_stack", functools.partial(composition.build_inproc_stack, tap=tap))
     async with harness.running(**kwargs) as h:
         yield h, tap

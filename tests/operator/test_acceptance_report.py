@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from platform_adapter.acceptance import CRITERIA, AcceptanceRun, judge, write_report
-from platform_adapter.acceptance.criteria import BACKPRESSURE_TEST
-from platform_adapter.acceptance.evidence import HealthChange, IntentEvidence, RunEvidence, Sample, TestEvidence
-from platform_adapter.acceptance.report import FAIL, INCOMPLETE, NOT_RUN, PASS, overall
+from pa_harness.acceptance import CRITERIA, AcceptanceRun, judge, write_report
+from pa_harness.acceptance.criteria import BACKPRESSURE_TEST
+from pa_harness.acceptance.evidence import HealthChange, IntentEvidence, RunEvidence, Sample, TestEvidence
+from pa_harness.acceptance.report import FAIL, INCOMPLETE, NOT_RUN, PASS, overall
 
 
 def run_evidence(**fields: object) -> RunEvidence:

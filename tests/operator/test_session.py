@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from rich.console import Console
 
-from platform_adapter.app import run_demo
+from pa_harness.demo import run_demo
 from platform_adapter.config import Credentials, load_settings
 from platform_adapter.core.ports import OE_IDENTITY
 from platform_adapter.mic import AckStatus, OrderAction, OrderType, SubmitOrder

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from platform_adapter.config import Settings
 from platform_adapter.probe import ProbeReport, resolve_target, run_probe
 from platform_adapter.probe.command import probe_command
-from platform_adapter.sim import TradovateSim
+from tradovate_sim import TradovateSim
 
 from .harness import ENV, FAST, credentials, issued_tokens, logging_restored, sim_config, simulator_thread, url_options
 

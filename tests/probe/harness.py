@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from platform_adapter.config import Credentials
 from platform_adapter.probe import ProbeOptions
-from platform_adapter.sim import SimConfig, TradovateSim
+from tradovate_sim import SimConfig, TradovateSim
 
 USER = "probe-user"
 PASSWORD = "probe-Password-7731"

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from platform_adapter.config import Settings
 from platform_adapter.probe import ProbeRefused, TargetKind, Verdict, resolve_target, run_probe
 from platform_adapter.probe.target import check_target, orders_refusal
-from platform_adapter.sim import TradovateSim
+from tradovate_sim import TradovateSim
 
 from .conftest import probe_app
 from .harness import ENV, FAST, credentials, sim_config

@@ -14,8 +14,8 @@ import aiohttp
 
 from platform_adapter.config import Settings
 from platform_adapter.probe import CaptureRecord, Verdict, read_capture, resolve_target, run_probe
-from platform_adapter.sim.replay import ReplayServer, serve_replay
-from platform_adapter.sim.replay_script import load_session
+from tradovate_sim.replay import ReplayServer, serve_replay
+from tradovate_sim.replay_script import load_session
 
 from .conftest import DirectRun
 from .harness import FAST, credentials, logging_restored

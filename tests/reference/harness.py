@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pa_harness.reference import ReferenceSystem
 from platform_adapter.mic import (
     AckStatus,
     FactEnvelope,
@@ -22,7 +23,6 @@ from platform_adapter.mic import (
     ReceiptAck,
     SubmitOrder,
 )
-from platform_adapter.reference import ReferenceSystem
 from platform_adapter.transport.inproc import InProcFactChannel, InProcHealthChannel, InProcIntentChannel
 from tests.reference.samples import ACCOUNT_ID, Feed
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from platform_adapter.reference import IntentNotFound, audit_trail, render_audit
-from platform_adapter.reference.store import open_db
+from pa_harness.reference import IntentNotFound, audit_trail, render_audit
+from pa_harness.reference.store import open_db
 from tests.reference.harness import Running, running
 from tests.reference.samples import ACCOUNT_ID, SYMBOL, command, execution_report, fill, order
 

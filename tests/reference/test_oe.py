@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
+from pa_harness.reference import ReferenceOE, TradingHalted
 from platform_adapter.mic import AckStatus, HealthReason, HealthState, OrderType, Stream
-from platform_adapter.reference import ReferenceOE, TradingHalted
 from platform_adapter.transport.inproc import InProcIntentChannel
 from tests.reference import samples
 from tests.reference.harness import running

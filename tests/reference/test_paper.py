@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from pa_harness.reference import EventRecord, EventStreamOutOfOrder, ReferencePaper, ReferenceU
 from platform_adapter.mic import Stream
-from platform_adapter.reference import EventRecord, EventStreamOutOfOrder, ReferencePaper, ReferenceU
 from tests.reference import samples
 from tests.reference.samples import Feed
 

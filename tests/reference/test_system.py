@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from pa_harness.reference import ReferenceSystem
 from platform_adapter.mic import Stream
-from platform_adapter.reference import ReferenceSystem
 from platform_adapter.transport.inproc import InProcFactChannel, InProcHealthChannel, InProcIntentChannel
 from tests.reference import samples
 from tests.reference.harness import running

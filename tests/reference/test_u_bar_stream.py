@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pa_harness.reference import ReferenceU
+from pa_harness.reference.platform_time import iso_to_ns
 from platform_adapter.mic import FactKind, Stream
-from platform_adapter.reference import ReferenceU
-from platform_adapter.reference.platform_time import iso_to_ns
 from tests.reference import samples
 from tests.reference.samples import Feed, bar, chart_bars
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from pa_harness.reference import DeliveryHole, ReferenceU
 from platform_adapter.mic import FactEnvelope, Stream
-from platform_adapter.reference import DeliveryHole, ReferenceU
 from tests.reference import samples
 from tests.reference.samples import Feed
 

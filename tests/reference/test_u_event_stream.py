@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pa_harness.reference import ReferenceU
+from pa_harness.reference.platform_time import iso_to_ns
 from platform_adapter.mic import FactEnvelope, FactKind, FactMode, Stream
-from platform_adapter.reference import ReferenceU
-from platform_adapter.reference.platform_time import iso_to_ns
 from tests.reference import samples
 from tests.reference.samples import Feed
 

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from platform_adapter.sim import ManualClock, SimConfig, TradovateSim
+from tradovate_sim import ManualClock, SimConfig, TradovateSim
 
 from .rawclient import RawSocket
 

@@ -6,8 +6,8 @@ import asyncio
 
 import aiohttp
 
-from platform_adapter.sim import SimConfig, TradovateSim
-from platform_adapter.sim.command import serve, sim_command
+from tradovate_sim import SimConfig, TradovateSim
+from tradovate_sim.command import serve, sim_command
 
 
 async def test_serve_prints_urls_answers_and_stops() -> None:

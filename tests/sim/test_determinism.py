@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from platform_adapter.sim import TradovateSim
+from tradovate_sim import TradovateSim
 
 from .conftest import fast_config, login
 from .rawclient import RawSocket

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from platform_adapter.sim import (
+from tradovate_sim import (
     FaultError,
     ManualClock,
     ScheduledFault,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from platform_adapter.sim import TradovateSim
+from tradovate_sim import TradovateSim
 
 from .rawclient import Message, RawSocket
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter.sim import TradovateSim
+from tradovate_sim import TradovateSim
 
 from .rawclient import Message, RawSocket
 

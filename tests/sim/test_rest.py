@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from platform_adapter.sim import ManualClock, SimConfig, TradovateSim
+from tradovate_sim import ManualClock, SimConfig, TradovateSim
 
 from .conftest import LOGIN, fast_config, login
 

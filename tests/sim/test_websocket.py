@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from platform_adapter.sim import SimConfig, TradovateSim
+from tradovate_sim import SimConfig, TradovateSim
 
 from .conftest import SocketFactory, fast_config
 from .rawclient import RawSocket

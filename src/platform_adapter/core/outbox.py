@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from platform_adapter.config import OutboxSettings
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.core.ports import FactSink
+from platform_adapter.core.settings import OutboxSettings
 from platform_adapter.mic import FactEnvelope, HealthReason, HealthState
 from platform_adapter.telemetry import get_logger
 

@@ -325,7 +325,7 @@ class StatusSource:
     def _contracts(self) -> tuple[ContractStatus, ...]:
         market_data = self.platform.market_data
         subscriptions = dict(market_data.subscriptions) if market_data is not None else {}
-        symbols = [i.symbol for i in self.adapter.settings.instruments]
+        symbols = [i.symbol for i in self.platform.settings.instruments]
         last = self.tap.last if self.tap is not None else {}
         rows = []
         for symbol in symbols:

@@ -3,7 +3,7 @@
 PA side: `NatsFactSink` (facts to the `PA_FACTS` stream), `NatsIntentSource` (intents by request/reply on
 `pa.intents`), `NatsHealthSink` (health on `pa.health` and in the `pa_health` KV bucket). Module side:
 `NatsFactConsumer` (U), `NatsIntentCaller` and `NatsHealthFollower` (OE). `access` writes the server's
-per-module users and permissions; `server` runs a nats-server for tests and demos. See docs/transport-nats.md.
+per-module users and permissions (the harness runs a nats-server for tests and demos). See docs/transport-nats.md.
 """
 
 from platform_adapter.transport.nats.access import Module, ServerConfig, generate_passwords, module_permissions
@@ -14,7 +14,6 @@ from platform_adapter.transport.nats.health import NatsHealthSink
 from platform_adapter.transport.nats.health_follower import NatsHealthFollower
 from platform_adapter.transport.nats.intent_caller import NatsIntentCaller
 from platform_adapter.transport.nats.intents import NatsIntentSource
-from platform_adapter.transport.nats.server import NatsServer, NatsServerNotFound, find_nats_server
 from platform_adapter.transport.nats.streams import (
     FactStreamConfig,
     ensure_fact_stream,
@@ -35,13 +34,10 @@ __all__ = [
     "NatsHealthSink",
     "NatsIntentCaller",
     "NatsIntentSource",
-    "NatsServer",
-    "NatsServerNotFound",
     "ServerConfig",
     "connect",
     "ensure_fact_stream",
     "ensure_health_bucket",
-    "find_nats_server",
     "generate_passwords",
     "module_permissions",
     "wait_for_stream",

@@ -1,0 +1,125 @@
+"""The harness's `pa` commands: demo, demo-distributed, sim, acceptance, soak, bench, audit.
+
+`register` is the `platform_adapter.commands` entry point: the product's CLI calls it at start when the
+harness is installed, so these commands appear beside `pa run`, `pa config` and `pa probe`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from platform_adapter.cli import ConfigOption, load_or_exit, refuse_replay
+
+
+def register(app: typer.Typer) -> None:
+    """Add the harness's commands to the `pa` CLI."""
+    app.command()(demo)
+    app.command("demo-distributed")(demo_distributed)
+    from tradovate_sim.command import sim_command
+
+    app.command("sim", help="Serve the built-in Tradovate simulator on 127.0.0.1.")(sim_command)
+    app.command()(acceptance)
+    app.command()(soak)
+    app.command()(bench)
+    app.command()(audit)
+
+
+def demo(
+    config: ConfigOption = None,
+    no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output instead of the live view.")] = False,
+    duration: Annotated[
+        float, typer.Option(help="Seconds to keep market data flowing after the order round trip.")
+    ] = 20.0,
+) -> None:
+    """Run the PA end to end on the built-in simulator with the reference U / Paper / OE, in one process."""
+    settings, credentials = load_or_exit(config)
+    refuse_replay(settings)
+    from pa_harness.demo import run_demo
+
+    sys.exit(run_demo(settings, credentials, tui=not no_tui and sys.stdout.isatty(), duration_s=duration))
+
+
+def demo_distributed(
+    config: ConfigOption = None,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 90.0,
+) -> None:
+    """Run nats-server, simulator, PA and reference U / Paper / OE as separate processes, with an order round trip."""
+    settings, _ = load_or_exit(config)
+    refuse_replay(settings)
+    from pa_harness.distributed.demo import run_demo_distributed
+
+    sys.exit(run_demo_distributed(settings, config_path=config, timeout_s=timeout))
+
+
+def bench(
+    quick: Annotated[bool, typer.Option(help="Reduced sizes: about 30 s instead of 2-3 min.")] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="Run only these: decode, socket, command, reconnect, nats, memory (repeatable)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Markdown file whose generated block is rewritten.")] = Path(
+        "docs/performance.md"
+    ),
+) -> None:
+    """Run the benchmark suite (every figure against a baseline of the same run) and write docs/performance.md."""
+    from pa_harness.bench import run_bench
+
+    raise typer.Exit(run_bench(quick=quick, only=only, out=out))
+
+
+def acceptance(
+    out: Annotated[Path, typer.Option(help="Directory for report.html / report.md.")] = Path("artifacts/acceptance"),
+    select: Annotated[
+        str | None, typer.Option("--select", "-k", help="Only tests matching this pytest -k expression.")
+    ] = None,
+    tests: Annotated[
+        Path | None, typer.Option(help="The acceptance tests (default: tests/integration of the tree).")
+    ] = None,
+) -> None:
+    """Run acceptance tests A-E against the simulator and write artifacts/acceptance/report.html."""
+    from rich.console import Console
+
+    from pa_harness.acceptance import AcceptanceSetupError, run_acceptance
+
+    try:
+        code = run_acceptance(out_dir=out, console=Console(file=sys.stdout), tests_dir=tests, select=select)
+    except AcceptanceSetupError as exc:
+        typer.echo(f"pa: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
+
+
+def soak(
+    seeds: Annotated[int, typer.Option(help="Run seeds 1..N.")] = 30,
+    seed: Annotated[int | None, typer.Option(help="Run exactly this seed (reproduce a failure).")] = None,
+    duration: Annotated[float | None, typer.Option(help="Run consecutive seeds for this many seconds.")] = None,
+    steps: Annotated[int, typer.Option(help="Market steps per seed (a reproduction needs the same value).")] = 1000,
+    out: Annotated[
+        Path | None, typer.Option(help="Directory for soak.json and warnings (default artifacts/soak).")
+    ] = None,
+) -> None:
+    """Run the seeded fault soak and check that no platform fact was silently lost."""
+    from pa_harness.soak.command import soak_main
+
+    raise typer.Exit(soak_main(seeds=seeds, seed=seed, duration_s=duration, steps=steps, out=out))
+
+
+def audit(
+    intent_id: Annotated[str, typer.Argument(help="The OE intent id to trace.")],
+    db: Annotated[Path, typer.Option(help="U's SQLite database.")] = Path("artifacts/demo/u.sqlite"),
+) -> None:
+    """Show one intent's audit trail: intent -> receipt-ack -> platform ids -> execution facts (from U's store)."""
+    from pa_harness.reference import IntentNotFound, audit_trail, render_audit
+
+    if not db.is_file():
+        typer.echo(f"pa: no database at {db} (run `pa demo` first, or pass --db)", err=True)
+        raise typer.Exit(2)
+    try:
+        typer.echo(render_audit(audit_trail(db, intent_id)))
+    except IntentNotFound as exc:
+        typer.echo(f"pa: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -1,0 +1,37 @@
+"""A Tradovate simulator speaking the public wire protocol on loopback, with seeded market and faults.
+
+It imports nothing of the Platform Adapter: it is "a separate Tradovate" with its own encoder, so a codec bug
+in the PA cannot hide behind the same bug here; anyone testing a Tradovate client can use it
+(`python -m tradovate_sim --help`).
+"""
+
+from tradovate_sim.clock import ManualClock, SimClock, SystemClock
+from tradovate_sim.config import DEFAULT_PASSWORD, DEFAULT_USER, SimConfig
+from tradovate_sim.contracts import CLF7, ESZ6, MESZ6, NQZ6, ContractSpec
+from tradovate_sim.faults import FaultError, FaultInjector
+from tradovate_sim.recorder import ReceivedRequest, SentFrame, SentMessage
+from tradovate_sim.schedule import ScheduledFault, generate_schedule, load_schedule
+from tradovate_sim.server import TradovateSim
+
+__all__ = [
+    "CLF7",
+    "DEFAULT_PASSWORD",
+    "DEFAULT_USER",
+    "ESZ6",
+    "MESZ6",
+    "NQZ6",
+    "ContractSpec",
+    "FaultError",
+    "FaultInjector",
+    "ManualClock",
+    "ReceivedRequest",
+    "ScheduledFault",
+    "SentFrame",
+    "SentMessage",
+    "SimClock",
+    "SimConfig",
+    "SystemClock",
+    "TradovateSim",
+    "generate_schedule",
+    "load_schedule",
+]
