@@ -21,7 +21,7 @@ import aiohttp
 from platform_adapter.config import Credentials, OutboxSettings, Settings
 from platform_adapter.core.clock import SystemClock
 from platform_adapter.core.health import HealthMonitor
-from platform_adapter.core.intents import IntentLedger
+from platform_adapter.core.ledger import IntentLedger
 from platform_adapter.core.outbox import Outbox
 from platform_adapter.mic import FactEnvelope, FactMode, HealthSignal, Stream
 from platform_adapter.tradovate.auth import TokenManager
