@@ -17,6 +17,10 @@ HEALTH_SUBJECT = "pa.health"
 HEALTH_BUCKET = "pa_health"
 HEALTH_KEY = "current"
 HEALTH_STREAM = f"KV_{HEALTH_BUCKET}"  # the stream JetStream keeps a KV bucket in
+LEASE_BUCKET = "pa_lease"  # one key per account: who is the active PA (transport/nats/lease.py)
+LEASE_STREAM = f"KV_{LEASE_BUCKET}"
+LEDGER_BUCKET = "pa_intents"  # the durable intent ledger (transport/nats/intent_store.py)
+LEDGER_STREAM = f"KV_{LEDGER_BUCKET}"
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 EXPECTED_LAST_MSG_ID_HEADER = "Nats-Expected-Last-Msg-Id"

@@ -1,0 +1,116 @@
+"""The lease on NATS: a JetStream KV key created only if absent, kept alive by renewals, gone when they stop.
+
+The bucket's TTL expires the key `ttl_s` after its last write, so a dead holder's lease lapses by itself and a
+standby's `create` succeeds; a live holder renews every `renew_s` with a compare-and-set on the revision it
+wrote last, so two holders can never both renew. The epoch is the stream sequence of the `create` that won:
+JetStream sequences only grow, so a later holder always has a greater epoch (fencing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from nats.errors import Error as NatsError
+from nats.js.api import StorageType
+from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
+
+from platform_adapter.core.clock import Clock
+from platform_adapter.core.lease import LeaseLost
+from platform_adapter.telemetry import get_logger
+from platform_adapter.transport.nats.subjects import LEASE_BUCKET
+
+_log = get_logger("pa.nats.lease")
+
+
+async def ensure_lease_bucket(js: Any, ttl_s: float) -> Any:
+    """The lease bucket (history 1, every key expiring `ttl_s` after its last write), created if missing."""
+    try:
+        return await js.key_value(LEASE_BUCKET)
+    except BucketNotFoundError:
+        return await js.create_key_value(bucket=LEASE_BUCKET, history=1, ttl=ttl_s, storage=StorageType.FILE)
+
+
+class NatsLease:
+    """One account's lease as KV key `key` in the lease bucket."""
+
+    def __init__(
+        self,
+        kv: Any,
+        clock: Clock,
+        *,
+        holder: str,
+        key: str = "pa",
+        ttl_s: float = 3.0,
+        renew_s: float = 1.0,
+        poll_s: float = 0.25,
+    ) -> None:
+        if renew_s * 2 > ttl_s:
+            raise ValueError("renew_s must be at most half of ttl_s, or one late renewal loses the lease")
+        self._kv = kv
+        self._clock = clock
+        self._holder = holder
+        self._key = key
+        self._ttl_s = ttl_s
+        self._renew_s = renew_s
+        self._poll_s = poll_s
+        self._revision: int | None = None
+        self._renewed_at = 0.0
+        self.epoch: int | None = None
+        self.attempts = 0  # creates tried by `acquire` (a standby's status)
+
+    @property
+    def holder(self) -> str:
+        """This instance's id."""
+        return self._holder
+
+    async def acquire(self) -> int:
+        """Create the key when it is absent; until then, poll (a standby)."""
+        waited = False
+        while True:
+            self.attempts += 1
+            try:
+                revision: int = await self._kv.create(self._key, self._holder.encode())
+            except KeyWrongLastSequenceError:
+                if not waited:
+                    _log.info("lease_standby", holder=self._holder, key=self._key)
+                    waited = True
+            except (NatsError, TimeoutError) as exc:  # the server is restarting: keep asking
+                _log.warning("lease_acquire_failed", holder=self._holder, error=repr(exc))
+            else:
+                self._revision = self.epoch = revision
+                self._renewed_at = self._clock.monotonic()
+                _log.info("lease_acquired", holder=self._holder, epoch=revision)
+                return revision
+            await self._clock.sleep(self._poll_s)
+
+    async def hold(self) -> None:
+        """Renew every `renew_s`; LeaseLost when a renewal is refused or none succeeded for a whole TTL."""
+        while True:
+            await self._clock.sleep(self._renew_s)
+            try:
+                self._revision = await self._kv.update(self._key, self._holder.encode(), last=self._revision)
+            except KeyWrongLastSequenceError:
+                raise LeaseLost(f"lease {self._key!r} was taken over (epoch {self.epoch} is deposed)") from None
+            except (NatsError, TimeoutError) as exc:
+                silent = self._clock.monotonic() - self._renewed_at
+                _log.warning("lease_renewal_failed", holder=self._holder, error=repr(exc), unrenewed_s=silent)
+                if silent + self._renew_s >= self._ttl_s:
+                    # The key may expire before the next attempt: act as deposed now, not after a standby took it.
+                    raise LeaseLost(
+                        f"lease {self._key!r} not renewed for {silent:.1f} s (TTL {self._ttl_s} s)"
+                    ) from None
+                continue
+            self._renewed_at = self._clock.monotonic()
+
+    async def release(self) -> None:
+        """Delete the key (only if still ours), so a standby need not wait for the TTL."""
+        if self._revision is None:
+            return
+        try:
+            await asyncio.wait_for(self._kv.delete(self._key, last=self._revision), timeout=2.0)
+        except (NatsError, TimeoutError, KeyWrongLastSequenceError) as exc:
+            _log.info("lease_release_failed", holder=self._holder, error=repr(exc))  # it lapses by its TTL
+        else:
+            _log.info("lease_released", holder=self._holder, epoch=self.epoch)
+        self._revision = None

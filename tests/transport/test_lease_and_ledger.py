@@ -1,0 +1,90 @@
+"""The NATS lease and intent store, over a real nats-server as the `pa` user (two PA instances = two clients)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from platform_adapter.core.clock import ManualClock, SystemClock
+from platform_adapter.core.intent_store import LedgerEntry, RetentionSettings
+from platform_adapter.core.lease import LeaseLost
+from platform_adapter.mic import AckStatus, ReceiptAck
+from platform_adapter.transport.nats import Module
+from platform_adapter.transport.nats.intent_store import NatsIntentStore, ensure_ledger_bucket
+from platform_adapter.transport.nats.lease import NatsLease, ensure_lease_bucket
+
+from .conftest import ConnectAs
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait (bounded) for real socket I/O to make `predicate` true."""
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110 - polls state that network I/O changes
+            await asyncio.sleep(0.005)
+
+
+async def test_one_holder_at_a_time_and_the_next_epoch_is_greater(connect_as: ConnectAs) -> None:
+    first_nc, second_nc = await connect_as(Module.PA), await connect_as(Module.PA)
+    clock = ManualClock()
+    first = NatsLease(await ensure_lease_bucket(first_nc.jetstream(), 3.0), clock, holder="a")
+    second = NatsLease(await ensure_lease_bucket(second_nc.jetstream(), 3.0), clock, holder="b")
+    epoch = await first.acquire()
+    standby = asyncio.create_task(second.acquire())
+    for attempt in range(1, 4):  # each poll asks the server again, and is refused, then sleeps
+        await until(lambda: clock.sleepers == 1)
+        assert second.attempts == attempt
+        await clock.advance(0.25)
+    assert not standby.done()
+    await first.release()
+    await clock.advance(0.25)
+    assert await asyncio.wait_for(standby, 5) > epoch
+    await second.release()
+
+
+async def test_a_dead_holder_s_lease_lapses_by_its_ttl_and_a_standby_takes_over(connect_as: ConnectAs) -> None:
+    holder_nc, standby_nc = await connect_as(Module.PA), await connect_as(Module.PA)
+    ttl_s = 1.0
+    holder = NatsLease(
+        await ensure_lease_bucket(holder_nc.jetstream(), ttl_s), SystemClock(), holder="dead", ttl_s=ttl_s, renew_s=0.25
+    )
+    standby = NatsLease(
+        await ensure_lease_bucket(standby_nc.jetstream(), ttl_s),
+        SystemClock(),
+        holder="standby",
+        ttl_s=ttl_s,
+        renew_s=0.25,
+        poll_s=0.05,
+    )
+    epoch = await holder.acquire()
+    loop = asyncio.get_running_loop()
+    died = loop.time()  # the holder never renews: as if SIGKILLed right after acquiring
+    taken = await asyncio.wait_for(standby.acquire(), timeout=10)
+    assert taken > epoch
+    assert loop.time() - died < 5.0  # the issue's takeover bound (measured properly by the crash soak)
+    # The deposed holder's next renewal is refused: it learns it lost the lease.
+    with pytest.raises(LeaseLost):
+        await asyncio.wait_for(holder.hold(), timeout=5)
+    await standby.release()
+
+
+async def test_an_intent_id_is_claimed_once_across_instances_and_kept(connect_as: ConnectAs) -> None:
+    retention = RetentionSettings()
+    one = NatsIntentStore(await ensure_ledger_bucket((await connect_as(Module.PA)).jetstream(), retention))
+    other = NatsIntentStore(await ensure_ledger_bucket((await connect_as(Module.PA)).jetstream(), retention))
+    first = LedgerEntry(intent_id="oe-1/ü", fingerprint="a" * 64, received_ts=1)
+    assert await one.claim(first) is None
+    assert await other.claim(LedgerEntry(intent_id="oe-1/ü", fingerprint="b" * 64, received_ts=2)) == first
+    ack = ReceiptAck(intent_id="oe-1/ü", status=AckStatus.UNKNOWN, received_ts=1, acked_ts=3)
+    await one.update(LedgerEntry(intent_id="oe-1/ü", fingerprint="a" * 64, received_ts=1, ack=ack))
+    await one.claim(
+        LedgerEntry(
+            intent_id="done",
+            fingerprint="c" * 64,
+            received_ts=4,
+            ack=ReceiptAck(intent_id="done", status=AckStatus.ACCEPTED, received_ts=4, acked_ts=5),
+        )
+    )
+    assert [e.intent_id for e in await other.open_entries()] == ["oe-1/ü"]
+    assert await other.get("missing") is None
