@@ -22,6 +22,7 @@ from platform_adapter.tradovate.contracts import ReferenceData, load_reference_d
 from platform_adapter.tradovate.errors import TradovateError, Unauthorized, UnknownSymbol
 from platform_adapter.tradovate.facts import FactBuilder
 from platform_adapter.tradovate.market_data import MarketDataFeed
+from platform_adapter.tradovate.observed import FactObserver, ObservedState
 from platform_adapter.tradovate.orders import OrderExecutor
 from platform_adapter.tradovate.rest import RestClient
 from platform_adapter.tradovate.user_sync import UserSync
@@ -57,13 +58,14 @@ class TradovatePlatform:
         self.sync: UserSync | None = None
         self.tokens: TokenManager | None = None
         self._orders: OrderExecutor | None = None
+        self.observed = ObservedState()  # what the forwarded facts showed, for the intent gate's limits
         self.started = asyncio.Event()
         self.run_id = uuid.uuid4().hex[:16]  # identifies this PA run in every fact
 
     # -- Platform port ------------------------------------------------------------------------------
 
     def validate(self, intent: Intent) -> Rejection | None:
-        """Account, symbol and tick-grid checks; refused while the platform side is not started."""
+        """Account, symbol, tick grid and instrument limits; refused while the platform side is not started."""
         if self._orders is None:
             return Rejection(AckReason.PA_DOWN, "the PA has not finished connecting to Tradovate yet")
         return self._orders.validate(intent)
@@ -90,6 +92,7 @@ class TradovatePlatform:
             reference = await self._load_reference(rest, tokens)
             self.reference = reference
             mode = FactMode.SIM if self.settings.mode is Mode.SIM else FactMode.LIVE
+            facts = FactObserver(facts, self.observed)
             builder = FactBuilder(mode, facts, run_id=self.run_id)
             builder.symbols.update({c: i.symbol for c, i in reference.by_contract.items()})
             self.builder = builder
@@ -116,7 +119,7 @@ class TradovatePlatform:
                 sync.attach(trading)
                 self.trading, self.sync = trading, sync
                 self._orders = OrderExecutor(
-                    trading, reference, tokens, builder, sync, self._clock, self.settings.heartbeat
+                    trading, reference, tokens, builder, sync, self._clock, self.settings.heartbeat, self.observed
                 )
                 sockets.insert(0, trading)
             self.started.set()
