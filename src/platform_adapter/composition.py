@@ -13,13 +13,13 @@ import random
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 import msgspec
 from rich.console import Console
 
 from platform_adapter import plugins
-from platform_adapter.config import Credentials, Settings
+from platform_adapter.config import ConfigError, Credentials, Settings
 from platform_adapter.core.adapter import PlatformAdapter
 from platform_adapter.core.clock import Clock, SystemClock
 from platform_adapter.core.health import HealthMonitor
@@ -174,25 +174,60 @@ async def environment_endpoints(settings: Settings, credentials: Credentials) ->
 
 
 def run_pa(settings: Settings, credentials: Credentials, *, tui: bool, transport: str | None) -> int:
-    """`pa run`: the PA on the configured transport (in-process with the installed U / Paper / OE, or NATS)."""
+    """`pa run`: the PA on the configured transport (in-process with the installed U / Paper / OE, or NATS).
+
+    A configuration problem found only at run time (the log directory, the metrics port, a symbol or account
+    Tradovate does not know) ends the run with one line on stderr and exit code 2, like a bad config file.
+    """
     chosen = transport or settings.transport
     if chosen != "inproc" and not chosen.startswith(("nats://", "tls://")):
         print(f"pa: unknown transport {chosen!r}: use inproc or a nats:// URL", file=sys.stderr)
         return 2
     try:
         if chosen != "inproc":
-            configure_logging(level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values())
+            start_logging(settings, credentials)
             return run_event_loop(_run_pa_over_nats(settings, credentials, chosen))
         with contextlib.ExitStack() as files:
             # With the live view on, the JSON logs go to <log_dir>/pa.jsonl only (the view owns the terminal).
             stream = files.enter_context(open(os.devnull, "w", encoding="utf-8")) if tui else None
-            configure_logging(
-                level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values(), stream=stream
-            )
+            start_logging(settings, credentials, stream=stream)
             return run_event_loop(_run_pa(settings, credentials, tui=tui))
     except plugins.PluginMissing as exc:
         print(f"pa: {exc}", file=sys.stderr)
         return 2
+    except (ConfigError, BaseExceptionGroup) as exc:
+        problem = config_problem(exc)
+        if problem is None:
+            raise
+        print(f"pa: configuration error: {problem}", file=sys.stderr)
+        return 2
+
+
+def start_logging(settings: Settings, credentials: Credentials, *, stream: TextIO | None = None) -> None:
+    """Configure the JSON logs; raises ConfigError when `log_dir` cannot be written."""
+    try:
+        configure_logging(
+            level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values(), stream=stream
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the log to {str(settings.log_dir)!r}: {exc.strerror or exc}; "
+            "set log_dir (or PA_LOG_DIR) to a directory this user can write"
+        ) from None
+
+
+def config_problem(exc: BaseException) -> ConfigError | None:
+    """The configuration error that ended a run, if that is all that ended it (tasks fail in exception groups)."""
+    if isinstance(exc, ConfigError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        found, rest = exc.split(ConfigError)
+        if found is not None and rest is None:
+            leaf: BaseException = found
+            while isinstance(leaf, BaseExceptionGroup):
+                leaf = leaf.exceptions[0]
+            return leaf if isinstance(leaf, ConfigError) else None
+    return None
 
 
 async def _run_pa_over_nats(settings: Settings, credentials: Credentials, nats_url: str) -> int:
@@ -205,7 +240,6 @@ async def _run_pa_over_nats(settings: Settings, credentials: Credentials, nats_u
 
 async def _run_pa(settings: Settings, credentials: Credentials, *, tui: bool = False) -> int:
     modules = plugins.modules()
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
     async with environment_endpoints(settings, credentials) as endpoints:
         tap = FactTap()
         stack = build_inproc_stack(settings, credentials, endpoints, tap=tap)

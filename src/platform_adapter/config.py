@@ -8,6 +8,7 @@ settings object that never reads the TOML: a `[credentials]` table there is an e
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import reprlib
@@ -177,7 +178,7 @@ class Settings(BaseSettings):
     rest_url: str | None = Field(default=None, pattern=r"^https?://\S+$")  # overrides the environment's endpoint
     trading_ws_url: str | None = Field(default=None, pattern=r"^wss?://\S+$")
     md_ws_url: str | None = Field(default=None, pattern=r"^wss?://\S+$")
-    instruments: tuple[InstrumentSettings, ...] = Field(default_factory=_default_instruments, min_length=1)
+    instruments: tuple[InstrumentSettings, ...] = Field(default_factory=_default_instruments)
     accounts: tuple[str, ...] = ()  # account names to trade; empty = every account of the user
     chart_history_bars: int = Field(default=100, gt=0, le=100_000)  # bars of history asked for per chart
     chart_history_ticks: int = Field(default=200, gt=0, le=100_000)  # ticks of history asked for per tick chart
@@ -214,7 +215,11 @@ class Settings(BaseSettings):
 
     @field_validator("instruments")
     @classmethod
-    def _check_unique_symbols(cls, value: tuple[InstrumentSettings, ...]) -> tuple[InstrumentSettings, ...]:
+    def _check_instruments(cls, value: tuple[InstrumentSettings, ...]) -> tuple[InstrumentSettings, ...]:
+        if not value:
+            raise ValueError(
+                "configure at least one [[instruments]] table (the PA forwards configured instruments only)"
+            )
         symbols = [i.symbol for i in value]
         repeated = sorted({s for s in symbols if symbols.count(s) > 1})
         if repeated:
@@ -261,6 +266,8 @@ class Credentials(BaseSettings):
         return [s.get_secret_value() for s in (self.password, self.cid, self.sec) if s is not None]
 
 
+MASK = "**********"
+"""What `pa config show` prints in place of a secret."""
 SECRET_NAMES: frozenset[str] = frozenset({"password", "sec", "cid"})
 """Credential fields whose values are secrets (never shown, never logged)."""
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -315,6 +322,9 @@ def load_credentials(
     if unknown:
         known = ", ".join("PA_TRADOVATE_" + f.upper() for f in Credentials.model_fields)
         raise ConfigError(f"unknown credential variable {unknown[0]} (known: {known})")
+    for name, value in os.environ.items():
+        if name.upper().startswith("PA_TRADOVATE_") and not _is_text(value):
+            raise ConfigError(f"environment variable {name} is not valid UTF-8 text")
     if directory is not None:
         problems = _open_permissions(directory)
         if problems and policy == "refuse":
@@ -330,6 +340,22 @@ def load_credentials(
         raise ConfigError(f"invalid credentials in {fields}: check PA_TRADOVATE_* and the secret files") from None
     except (SettingsError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"cannot read the credentials: {type(exc).__name__} (check PA_SECRETS_DIR)") from None
+
+
+def shown(settings: Settings) -> dict[str, Any]:
+    """The settings as JSON values with every secret-looking value masked (for `pa config show`)."""
+
+    def mask(value: Any, key: str = "") -> Any:
+        if key and _is_secret((key,)) and value is not None:
+            return MASK
+        if isinstance(value, dict):
+            return {k: mask(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mask(v) for v in value]
+        return value
+
+    masked: dict[str, Any] = mask(json.loads(settings.model_dump_json()))
+    return masked
 
 
 def _with_file(tables: dict[str, Any]) -> type[Settings]:
@@ -416,10 +442,16 @@ def _refuse_unknown_environment() -> None:
                 f"unknown environment variable {name}: not a PA setting{hint} "
                 "(PA_<key>, PA_<table>__<key>, PA_CONFIG, PA_SECRETS_DIR, PA_TRADOVATE_*, PA_NATS_*)"
             )
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ConfigError(f"environment variable {name} is not valid UTF-8 text") from None
+        if not _is_text(value):
+            raise ConfigError(f"environment variable {name} is not valid UTF-8 text")
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # os.environ holds undecodable bytes as lone surrogates
+        return False
+    return True
 
 
 def _describe(exc: ValidationError, path: Path | None) -> str:

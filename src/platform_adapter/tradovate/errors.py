@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from platform_adapter.config import ConfigError
+
 
 class TradovateError(Exception):
     """Base of every Tradovate-side error."""
@@ -81,8 +83,8 @@ class PlatformStatusError(TradovateError):
         self.text = text
 
 
-class UnknownSymbol(TradovateError):
-    """A configured symbol Tradovate does not know."""
+class UnknownSymbol(TradovateError, ConfigError):
+    """A configured symbol Tradovate does not know: the PA stops (retrying cannot help)."""
 
     def __init__(self, symbol: str, detail: str = "") -> None:
         super().__init__(
@@ -90,3 +92,14 @@ class UnknownSymbol(TradovateError):
             "check the contract name (product + month code + year digit, e.g. ESZ6) in `instruments`"
         )
         self.symbol = symbol
+
+
+class UnknownAccount(TradovateError, ConfigError):
+    """Configured account names this user does not have: the PA stops (retrying cannot help)."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            f"the configured accounts {missing} are not among this Tradovate user's accounts: "
+            "fix `accounts` in the TOML (or PA_ACCOUNTS), or leave it empty to trade every account of the user"
+        )
+        self.missing = missing

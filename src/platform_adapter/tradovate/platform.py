@@ -8,7 +8,7 @@ import uuid
 
 import aiohttp
 
-from platform_adapter.config import Credentials, Mode, Settings
+from platform_adapter.config import ConfigError, Credentials, Mode, Settings
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.core.ports import STARTUP_KEY, FactWriter, IntentLedgerView, Rejection
@@ -19,7 +19,7 @@ from platform_adapter.tradovate.backoff import Backoff
 from platform_adapter.tradovate.budget import RequestBudget
 from platform_adapter.tradovate.connection import Role, TradovateSocket
 from platform_adapter.tradovate.contracts import ReferenceData, load_reference_data
-from platform_adapter.tradovate.errors import TradovateError, Unauthorized, UnknownSymbol
+from platform_adapter.tradovate.errors import TradovateError, Unauthorized
 from platform_adapter.tradovate.facts import FactBuilder
 from platform_adapter.tradovate.market_data import MarketDataFeed
 from platform_adapter.tradovate.observed import FactObserver, ObservedState
@@ -137,7 +137,7 @@ class TradovatePlatform:
             try:
                 await tokens.access_token()
                 reference = await load_reference_data(rest, self.settings)
-            except UnknownSymbol as exc:  # a configuration error: retrying cannot help
+            except ConfigError as exc:  # an unknown symbol or account: retrying cannot help
                 self._health.raise_condition(STARTUP_KEY, HealthReason.CONFIG_ERROR, HealthState.DOWN, detail=str(exc))
                 raise
             except (TradovateError, aiohttp.ClientError, OSError) as exc:
