@@ -111,7 +111,7 @@ async def test_something_that_is_not_an_intent_fails_and_takes_no_intent_id(thin
 
 
 async def test_a_malformed_intent_does_not_take_its_intent_id() -> None:
-    service, platform = _service()
+    service, _ = _service()
     bad = await service.handle(submit(action="Buy"), OE_IDENTITY)
     assert (bad.status, bad.intent_id) == (AckStatus.FAILED, "i-1")
     good = await service.handle(submit(), OE_IDENTITY)
