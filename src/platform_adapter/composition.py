@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import random
+import signal
 import sys
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -19,12 +21,12 @@ import msgspec
 from rich.console import Console
 
 from platform_adapter import plugins
-from platform_adapter.config import ConfigError, Credentials, Settings
+from platform_adapter.config import ConfigError, Credentials, Settings, load_credentials
 from platform_adapter.core.adapter import PlatformAdapter
 from platform_adapter.core.clock import Clock, SystemClock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.operator import FactTap, OperatorSession
-from platform_adapter.telemetry import configure_logging, get_logger
+from platform_adapter.telemetry import configure_logging, get_logger, redactor
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.inproc import InProcFactChannel, InProcHealthChannel, InProcIntentChannel
 from platform_adapter.transport.nats.connection import NatsAuth, connect, disconnect
@@ -110,8 +112,12 @@ async def build_nats_stack(
     stream: FactStreamConfig | None = None,
     clock: Clock | None = None,
     rng: random.Random | None = None,
+    tap: FactTap | None = None,
 ) -> NatsStack:
-    """Create the facts stream and health bucket if missing, and build (not start) a PA on `nc`."""
+    """Create the facts stream and health bucket if missing, and build (not start) a PA on `nc`.
+
+    `tap` (the operator endpoints') sees each batch after JetStream acknowledged it.
+    """
     clock = clock or SystemClock()
     js = nc.jetstream()
     await ensure_fact_stream(js, stream)
@@ -120,7 +126,8 @@ async def build_nats_stack(
     platform = TradovatePlatform(settings, credentials, health, clock, endpoints=endpoints, rng=rng)
     facts = NatsFactSink(nc, run_id=platform.run_id)
     intents = NatsIntentSource(nc, clock=clock)
-    adapter = PlatformAdapter(settings.core(), platform, health, facts, intents, clock)
+    sink = tap.wrap(facts, clock) if tap is not None else facts
+    adapter = PlatformAdapter(settings.core(), platform, health, sink, intents, clock)
     return NatsStack(adapter, platform, facts, health_sink, intents, nc)
 
 
@@ -132,20 +139,66 @@ async def serve_pa_over_nats(
     *,
     auth: NatsAuth | None = None,
     stream: FactStreamConfig | None = None,
+    metrics_port: int | None = None,
+    reload_credentials: Callable[[], Credentials] | None = None,
 ) -> None:
-    """`pa run --transport nats://...`: the PA alone as NATS user `pa`, until cancelled; its last word is PA_DOWN."""
+    """`pa run --transport nats://...`: the PA alone as NATS user `pa`, until cancelled; its last word is PA_DOWN.
+
+    With `metrics_port` (0 = any free port) it serves `/metrics` and `/healthz` on 127.0.0.1, as in-process;
+    with `reload_credentials`, SIGHUP reloads the credentials (ADR 0011).
+    """
     # Credentials: PA_NATS_USER / PA_NATS_PASSWORD unless `auth` is given. The final PA_DOWN keeps a
     # late-joining OE from reading a stale PA_UP out of the health bucket.
     nc = await connect(nats_url, auth if auth is not None else NatsAuth.from_env(), name="pa")
     try:
-        stack = await build_nats_stack(settings, credentials, endpoints, nc, stream=stream)
+        tap = FactTap() if metrics_port is not None else None
+        stack = await build_nats_stack(settings, credentials, endpoints, nc, stream=stream, tap=tap)
         _log.info("pa_on_nats", url=nats_url, run_id=stack.platform.run_id)
-        try:
-            await stack.adapter.run()
-        finally:
-            await _publish_final_health(stack)
+        async with contextlib.AsyncExitStack() as operator:
+            if metrics_port is not None:
+                await operator.enter_async_context(
+                    OperatorSession.attach(
+                        stack.adapter, stack.platform, tap, console=Console(stderr=True), tui=False, port=metrics_port
+                    )
+                )
+            if reload_credentials is not None:
+                operator.enter_context(reload_on_sighup(stack.platform, reload_credentials))
+            try:
+                await stack.adapter.run()
+            finally:
+                await _publish_final_health(stack)
     finally:
         await disconnect(nc)
+
+
+@contextlib.contextmanager
+def reload_on_sighup(platform: TradovatePlatform, load: Callable[[], Credentials]) -> Iterator[None]:
+    """While inside: SIGHUP reloads the credentials and, after a refused login, allows one new login (ADR 0011).
+
+    A signal, not an endpoint: only the PA's own user (or root) can send it.
+    """
+    loop = asyncio.get_running_loop()
+
+    def reload() -> None:
+        try:
+            credentials = load()
+        except ConfigError as exc:
+            _log.error("credentials_reload_failed", error=str(exc))
+            return
+        redactor().add(credentials.secret_values())
+        released = platform.retry_login(credentials)
+        _log.warning("credentials_reloaded", login_released=released)
+
+    try:
+        loop.add_signal_handler(signal.SIGHUP, reload)
+    except (AttributeError, NotImplementedError, RuntimeError):  # no SIGHUP here, or not the main thread
+        _log.warning("sighup_unavailable", detail="restart the PA to reload its credentials")
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
 
 
 async def _publish_final_health(stack: NatsStack) -> None:
@@ -234,8 +287,19 @@ async def _run_pa_over_nats(settings: Settings, credentials: Credentials, nats_u
     """The PA alone, publishing facts and health to NATS JetStream and serving intents from it."""
     async with environment_endpoints(settings, credentials) as endpoints:
         with contextlib.suppress(asyncio.CancelledError):
-            await serve_pa_over_nats(settings, credentials, nats_url, endpoints)
+            await serve_pa_over_nats(
+                settings,
+                credentials,
+                nats_url,
+                endpoints,
+                metrics_port=settings.metrics_port or None,  # 0 = no endpoints
+                reload_credentials=_credentials_loader(settings),
+            )
     return 0
+
+
+def _credentials_loader(settings: Settings) -> Callable[[], Credentials]:
+    return functools.partial(load_credentials, policy=settings.secrets_permissions)
 
 
 async def _run_pa(settings: Settings, credentials: Credentials, *, tui: bool = False) -> int:
@@ -255,6 +319,9 @@ async def _run_pa(settings: Settings, credentials: Credentials, *, tui: bool = F
                 title=f"Platform Adapter  logs {settings.log_dir / 'pa.jsonl'}",
             ),
         ):
-            with contextlib.suppress(asyncio.CancelledError):
+            with (
+                reload_on_sighup(stack.platform, _credentials_loader(settings)),
+                contextlib.suppress(asyncio.CancelledError),
+            ):
                 await stack.adapter.run()
     return 0

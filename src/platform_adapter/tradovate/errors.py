@@ -10,21 +10,31 @@ class TradovateError(Exception):
 
 
 class AuthFailed(TradovateError):
-    """Tradovate refused the credentials (`errorText`): fix them; retrying will not help."""
+    """A login or token renewal did not give a token (`errorText`, or an unreadable answer)."""
 
     def __init__(self, error_text: str) -> None:
         super().__init__(f"Tradovate refused the login: {error_text}")
         self.error_text = error_text
 
 
-class CaptchaRequired(TradovateError):
-    """A penalty with `p-captcha`: a third-party app cannot solve it."""
+LOGIN_ENDPOINT = "auth/accesstokenrequest"
 
-    def __init__(self) -> None:
+
+class CaptchaRequired(TradovateError):
+    """A penalty with `p-captcha` on `endpoint`: a third-party app cannot solve it, so every request pauses."""
+
+    def __init__(self, endpoint: str, lockout_s: float) -> None:
+        why = "too many login attempts" if endpoint.lower() == LOGIN_ENDPOINT else "too many requests"
         super().__init__(
-            "Tradovate asks for a captcha (too many login attempts): wait about an hour, or log in once "
-            "in the Tradovate web app, then restart the PA"
+            f"Tradovate asks for a captcha on {endpoint} ({why} from this user or IP): a program cannot solve it, "
+            f"so every request is paused for {lockout_s:.0f} s (Tradovate: about an hour) and then resumes by itself; "
+            "to clear it sooner, log in once in the Tradovate web app"
         )
+        self.endpoint = endpoint
+
+
+class AuthRejected(AuthFailed):
+    """Tradovate refused the login itself (`errorText` on `auth/accesstokenrequest`): latched until reloaded."""
 
 
 class RateLimited(TradovateError):

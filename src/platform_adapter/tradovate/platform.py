@@ -83,6 +83,14 @@ class TradovatePlatform:
             )
         return await self._orders.execute(intent, received_ts)
 
+    def retry_login(self, credentials: Credentials) -> bool:
+        """Take reloaded credentials; after a refused login, allow one new login (SIGHUP, ADR 0011).
+
+        True if a refused login was latched and is now released.
+        """
+        self._credentials = credentials
+        return self.tokens.release(credentials) if self.tokens is not None else False
+
     async def run(self, facts: FactWriter, ledger: IntentLedgerView) -> None:
         """Load reference data (retrying), then keep both sockets up until cancelled."""
         async with aiohttp.ClientSession() as http:
