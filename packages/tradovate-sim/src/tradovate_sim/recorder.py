@@ -35,6 +35,7 @@ def redact(text: str) -> str:
         text = _SECRET_VALUE.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
     return text
 
+
 FrameType = Literal["o", "h", "a", "c", "malformed", "http"]
 
 
