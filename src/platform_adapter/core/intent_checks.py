@@ -45,9 +45,9 @@ _repr.maxlong = 40
 
 
 def intent_id_of(intent: object) -> str:
-    """The intent id to answer with: the object's `intent_id` when it is a string (cut to 64), else ""."""
+    """The intent id to answer with: the object's `intent_id` when it is a string, else ""."""
     value = getattr(intent, "intent_id", None) if isinstance(intent, INTENT_TYPES) else None
-    return value[:64] if isinstance(value, str) else ""
+    return value if isinstance(value, str) else ""
 
 
 def show(value: object) -> str:
