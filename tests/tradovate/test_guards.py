@@ -50,6 +50,7 @@ def reference(**limits: Any) -> ReferenceData:
 
 def guards(**limits: Any) -> tuple[IntentGuards, ObservedState]:
     observed = ObservedState()
+    observed.watch_trades({ES, NQ, ZN})
     return IntentGuards(reference(**limits), observed), observed
 
 
@@ -309,9 +310,18 @@ def test_flatten_and_kill_pass_whatever_the_limits() -> None:
 # -- the observer forwards everything first, unchanged ------------------------------------------------------------
 
 
+def test_quotes_of_contracts_without_a_price_band_are_not_read() -> None:
+    observed = ObservedState()
+    observed.watch_trades({NQ})
+    observed.observe(quote(ES, 6000.25))
+    observed.observe(quote(NQ, 21000.5))
+    assert (observed.last_trade(ES), observed.last_trade(NQ)) == (None, 21000.5)
+
+
 def test_the_observer_forwards_every_fact_unchanged_and_in_order_even_unreadable_ones() -> None:
     writer = ListWriter()
     observed = ObservedState()
+    observed.watch_trades({ES})
     observer = FactObserver(writer, observed)
     facts = [
         quote(ES, 6000.25),

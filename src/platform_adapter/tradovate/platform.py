@@ -99,6 +99,9 @@ class TradovatePlatform:
             self.tokens = tokens
             reference = await self._load_reference(rest, tokens)
             self.reference = reference
+            self.observed.watch_trades(
+                {i.contract_id for i in reference.instruments.values() if i.settings.price_band_pct is not None}
+            )
             mode = FactMode.SIM if self.settings.mode is Mode.SIM else FactMode.LIVE
             facts = FactObserver(facts, self.observed)
             builder = FactBuilder(mode, facts, run_id=self.run_id)
