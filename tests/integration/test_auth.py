@@ -108,14 +108,14 @@ async def test_a_rejected_password_is_pa_down_auth_rejected_and_never_retried_un
 ) -> None:
     # Issue 15: a wrong password was retried at every backoff step, which on real Tradovate earns a captcha.
     async with running(transport, sim_overrides={"password": "rotated-password"}) as h:
-        await h.until(lambda: HealthReason.AUTH_REJECTED in h.stack.adapter.health.current.reasons, what="rejected")
-        signal = h.stack.adapter.health.current
-        assert (signal.state, signal.halt_required) == (HealthState.DOWN, True)
-        assert "Incorrect username or password" in signal.detail
-        assert "SIGHUP" in signal.detail
+        await h.until(lambda: h.stack.adapter.health.state is HealthState.DOWN, what="PA_DOWN")
         await h.advance(3600.0, step=30.0)  # an hour of backoff steps, give-up windows and renewal checks
         assert len(h.sim.received_requests("auth/accesstokenrequest")) == 1
-        assert h.stack.adapter.health.state is HealthState.DOWN
+        signal = h.stack.adapter.health.current
+        assert (signal.state, signal.halt_required) == (HealthState.DOWN, True)
+        assert HealthReason.AUTH_REJECTED in signal.reasons
+        assert "Incorrect username or password" in signal.detail
+        assert "SIGHUP" in signal.detail
         assert h.stack.platform.tokens is not None
         assert h.stack.platform.tokens.rejected
 

@@ -10,11 +10,11 @@ import aiohttp
 import pytest
 
 from tradovate_sim import SimConfig, TradovateSim
-from tradovate_sim.recorder import REDACTED, redact
 
 from .conftest import SocketFactory, fast_config
 
 PASSWORD, CID, SEC = "pw-Very-Secret-1", 8317, "sec-Very-Secret-2"
+REDACTED = "[REDACTED]"
 
 
 @pytest.fixture
@@ -77,4 +77,8 @@ async def test_the_recorder_holds_no_credential_and_no_token(
     ],
 )
 def test_redaction_masks_values_and_leaves_everything_else_byte_for_byte(text: str, expected: str) -> None:
+    from tradovate_sim.recorder import REDACTED as RECORDED
+    from tradovate_sim.recorder import redact
+
+    assert RECORDED == REDACTED
     assert redact(text) == expected
