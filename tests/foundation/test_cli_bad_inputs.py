@@ -103,3 +103,9 @@ def test_a_secret_file_open_to_others_is_warned_about_and_refused_when_configure
     code, stderr = pa(["config", "show", "--config", "pa.toml"], tmp_path, env)
     assert_one_clear_line(code, stderr, "PA_TRADOVATE_PASSWORD", "chmod go-rwx")
     assert "hunter2-secret" not in stderr
+
+
+def test_the_demo_reports_a_metrics_port_in_use_the_same_way(tmp_path: Path, busy_port: int) -> None:
+    (tmp_path / "pa.toml").write_text(f"metrics_port = {busy_port}\n")
+    code, stderr = pa(["demo", "--no-tui", "--duration", "1", "--config", "pa.toml"], tmp_path)
+    assert_one_clear_line(code, stderr, f"metrics_port {busy_port}")
