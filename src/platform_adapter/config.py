@@ -274,7 +274,10 @@ MAX_CONFIG_BYTES = 1024 * 1024
 """A config file is a few KB; a larger one is refused before it is parsed."""
 _CREDENTIAL_KEYS = frozenset({"credentials", "tradovate", "username", "password", "sec", "cid", "token"})
 _ALLOWED_CREDENTIAL_PATHS = frozenset({("simulator", "user"), ("simulator", "password")})
-_SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "api_key", "apikey")
+_SECRET_WORDS = frozenset(
+    {"password", "passwd", "secret", "token", "key", "apikey", "credential", "credentials", "sec", "cid"}
+)
+"""A key whose name is one of these, or ends in `_<one of these>` (`api_token`), holds a secret: never shown."""
 _OTHER_VARIABLES = frozenset({"PA_CONFIG", "PA_SECRETS_DIR"})
 _OTHER_PREFIXES = ("PA_TRADOVATE_", "PA_NATS_", "PA_BENCH_")  # credentials; the NATS user; the harness's bench
 _show = reprlib.Repr()
@@ -498,7 +501,7 @@ def _env_name(loc: tuple[Any, ...]) -> str | None:
 
 def _is_secret(loc: tuple[Any, ...]) -> bool:
     names = [str(part).lower() for part in loc if not isinstance(part, int)]
-    return any(n in SECRET_NAMES or any(word in n for word in _SECRET_WORDS) for n in names)
+    return any(n in _SECRET_WORDS or n.rpartition("_")[2] in _SECRET_WORDS for n in names)
 
 
 def _known_keys(loc: tuple[Any, ...]) -> list[str]:

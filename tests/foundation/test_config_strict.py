@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_adapter.config import ConfigError, InstrumentSettings, load_credentials, load_settings
+from platform_adapter.config import MASK, ConfigError, InstrumentSettings, load_credentials, load_settings, shown
 
 SECRET = "hunter2-secret"
 
@@ -195,3 +195,10 @@ def test_the_refuse_policy_is_a_setting(tmp_path: Path) -> None:
     path.write_text('secrets_permissions = "refuse"\n')
     assert load_settings(path).secrets_permissions == "refuse"
     assert "secrets_permissions" in refused(tmp_path, 'secrets_permissions = "maybe"\n')
+
+
+def test_config_show_masks_secret_keys_and_nothing_else() -> None:
+    shown_settings = shown(load_settings())
+    assert shown_settings["simulator"]["password"] == MASK
+    assert shown_settings["heartbeat"]["token_renew_before_s"] == 900.0  # a "token" setting, not a secret
+    assert shown_settings["secrets_permissions"] == "warn"
