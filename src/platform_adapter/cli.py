@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 
 from platform_adapter import __version__, plugins
-from platform_adapter.config import ConfigError, Credentials, Mode, Settings, load_credentials, load_settings
+from platform_adapter.config import (
+    MASK,
+    SECRET_NAMES,
+    ConfigError,
+    Credentials,
+    Mode,
+    Settings,
+    load_credentials,
+    load_settings,
+    shown,
+)
 from platform_adapter.telemetry import redactor
 
 app = typer.Typer(
@@ -44,13 +54,16 @@ def main(
 
 
 def load_or_exit(config: Path | None) -> tuple[Settings, Credentials]:
-    """Load settings and credentials, or print the one clear error and exit 2."""
+    """Load settings and credentials, or print the one clear error and exit 2; warnings go to stderr."""
+    warnings: list[str] = []
     try:
         settings = load_settings(config)
-        credentials = load_credentials()
+        credentials = load_credentials(policy=settings.secrets_permissions, warnings=warnings)
     except ConfigError as exc:
         typer.echo(f"pa: configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
+    for warning in warnings:
+        typer.echo(f"pa: warning: {warning}", err=True)
     redactor().add(credentials.secret_values())
     return settings, credentials
 
@@ -60,10 +73,10 @@ def config_show(config: ConfigOption = None) -> None:
     """Print the effective configuration as JSON, with every secret redacted."""
     settings, credentials = load_or_exit(config)
     effective = {
-        "settings": json.loads(settings.model_dump_json()),
+        "settings": shown(settings),
         "endpoints": dict(zip(("rest", "trading_ws", "md_ws"), settings.endpoints(), strict=True)),
         "credentials": {
-            name: ("**********" if value is not None else None) if name in {"password", "cid", "sec"} else value
+            name: (MASK if value is not None else None) if name in SECRET_NAMES else value
             for name, value in credentials.model_dump().items()
         },
     }

@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import random
+import signal
 import sys
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 import msgspec
 from rich.console import Console
 
 from platform_adapter import plugins
-from platform_adapter.config import Credentials, Settings
+from platform_adapter.config import ConfigError, Credentials, Settings, load_credentials
 from platform_adapter.core.adapter import PlatformAdapter
 from platform_adapter.core.clock import Clock, SystemClock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.operator import FactTap, OperatorSession
-from platform_adapter.telemetry import configure_logging, get_logger
+from platform_adapter.telemetry import configure_logging, get_logger, redactor
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.inproc import InProcFactChannel, InProcHealthChannel, InProcIntentChannel
 from platform_adapter.transport.nats.connection import NatsAuth, connect, disconnect
@@ -110,8 +112,12 @@ async def build_nats_stack(
     stream: FactStreamConfig | None = None,
     clock: Clock | None = None,
     rng: random.Random | None = None,
+    tap: FactTap | None = None,
 ) -> NatsStack:
-    """Create the facts stream and health bucket if missing, and build (not start) a PA on `nc`."""
+    """Create the facts stream and health bucket if missing, and build (not start) a PA on `nc`.
+
+    `tap` (the operator endpoints') sees each batch after JetStream acknowledged it.
+    """
     clock = clock or SystemClock()
     js = nc.jetstream()
     await ensure_fact_stream(js, stream)
@@ -120,7 +126,8 @@ async def build_nats_stack(
     platform = TradovatePlatform(settings, credentials, health, clock, endpoints=endpoints, rng=rng)
     facts = NatsFactSink(nc, run_id=platform.run_id)
     intents = NatsIntentSource(nc, clock=clock)
-    adapter = PlatformAdapter(settings.core(), platform, health, facts, intents, clock)
+    sink = tap.wrap(facts, clock) if tap is not None else facts
+    adapter = PlatformAdapter(settings.core(), platform, health, sink, intents, clock)
     return NatsStack(adapter, platform, facts, health_sink, intents, nc)
 
 
@@ -132,20 +139,66 @@ async def serve_pa_over_nats(
     *,
     auth: NatsAuth | None = None,
     stream: FactStreamConfig | None = None,
+    metrics_port: int | None = None,
+    reload_credentials: Callable[[], Credentials] | None = None,
 ) -> None:
-    """`pa run --transport nats://...`: the PA alone as NATS user `pa`, until cancelled; its last word is PA_DOWN."""
+    """`pa run --transport nats://...`: the PA alone as NATS user `pa`, until cancelled; its last word is PA_DOWN.
+
+    With `metrics_port` (0 = any free port) it serves `/metrics` and `/healthz` on 127.0.0.1, as in-process;
+    with `reload_credentials`, SIGHUP reloads the credentials (ADR 0011).
+    """
     # Credentials: PA_NATS_USER / PA_NATS_PASSWORD unless `auth` is given. The final PA_DOWN keeps a
     # late-joining OE from reading a stale PA_UP out of the health bucket.
     nc = await connect(nats_url, auth if auth is not None else NatsAuth.from_env(), name="pa")
     try:
-        stack = await build_nats_stack(settings, credentials, endpoints, nc, stream=stream)
+        tap = FactTap() if metrics_port is not None else None
+        stack = await build_nats_stack(settings, credentials, endpoints, nc, stream=stream, tap=tap)
         _log.info("pa_on_nats", url=nats_url, run_id=stack.platform.run_id)
-        try:
-            await stack.adapter.run()
-        finally:
-            await _publish_final_health(stack)
+        async with contextlib.AsyncExitStack() as operator:
+            if metrics_port is not None:
+                await operator.enter_async_context(
+                    OperatorSession.attach(
+                        stack.adapter, stack.platform, tap, console=Console(stderr=True), tui=False, port=metrics_port
+                    )
+                )
+            if reload_credentials is not None:
+                operator.enter_context(reload_on_sighup(stack.platform, reload_credentials))
+            try:
+                await stack.adapter.run()
+            finally:
+                await _publish_final_health(stack)
     finally:
         await disconnect(nc)
+
+
+@contextlib.contextmanager
+def reload_on_sighup(platform: TradovatePlatform, load: Callable[[], Credentials]) -> Iterator[None]:
+    """While inside: SIGHUP reloads the credentials and, after a refused login, allows one new login (ADR 0011).
+
+    A signal, not an endpoint: only the PA's own user (or root) can send it.
+    """
+    loop = asyncio.get_running_loop()
+
+    def reload() -> None:
+        try:
+            credentials = load()
+        except ConfigError as exc:
+            _log.error("credentials_reload_failed", error=str(exc))
+            return
+        redactor().add(credentials.secret_values())
+        released = platform.retry_login(credentials)
+        _log.warning("credentials_reloaded", login_released=released)
+
+    try:
+        loop.add_signal_handler(signal.SIGHUP, reload)
+    except (AttributeError, NotImplementedError, RuntimeError):  # no SIGHUP here, or not the main thread
+        _log.warning("sighup_unavailable", detail="restart the PA to reload its credentials")
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
 
 
 async def _publish_final_health(stack: NatsStack) -> None:
@@ -174,38 +227,83 @@ async def environment_endpoints(settings: Settings, credentials: Credentials) ->
 
 
 def run_pa(settings: Settings, credentials: Credentials, *, tui: bool, transport: str | None) -> int:
-    """`pa run`: the PA on the configured transport (in-process with the installed U / Paper / OE, or NATS)."""
+    """`pa run`: the PA on the configured transport (in-process with the installed U / Paper / OE, or NATS).
+
+    A configuration problem found only at run time (the log directory, the metrics port, a symbol or account
+    Tradovate does not know) ends the run with one line on stderr and exit code 2, like a bad config file.
+    """
     chosen = transport or settings.transport
     if chosen != "inproc" and not chosen.startswith(("nats://", "tls://")):
         print(f"pa: unknown transport {chosen!r}: use inproc or a nats:// URL", file=sys.stderr)
         return 2
     try:
         if chosen != "inproc":
-            configure_logging(level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values())
+            start_logging(settings, credentials)
             return run_event_loop(_run_pa_over_nats(settings, credentials, chosen))
         with contextlib.ExitStack() as files:
             # With the live view on, the JSON logs go to <log_dir>/pa.jsonl only (the view owns the terminal).
             stream = files.enter_context(open(os.devnull, "w", encoding="utf-8")) if tui else None
-            configure_logging(
-                level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values(), stream=stream
-            )
+            start_logging(settings, credentials, stream=stream)
             return run_event_loop(_run_pa(settings, credentials, tui=tui))
     except plugins.PluginMissing as exc:
         print(f"pa: {exc}", file=sys.stderr)
         return 2
+    except (ConfigError, BaseExceptionGroup) as exc:
+        problem = config_problem(exc)
+        if problem is None:
+            raise
+        print(f"pa: configuration error: {problem}", file=sys.stderr)
+        return 2
+
+
+def start_logging(settings: Settings, credentials: Credentials, *, stream: TextIO | None = None) -> None:
+    """Configure the JSON logs; raises ConfigError when `log_dir` cannot be written."""
+    try:
+        configure_logging(
+            level=settings.log_level, log_dir=settings.log_dir, secrets=credentials.secret_values(), stream=stream
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the log to {str(settings.log_dir)!r}: {exc.strerror or exc}; "
+            "set log_dir (or PA_LOG_DIR) to a directory this user can write"
+        ) from None
+
+
+def config_problem(exc: BaseException) -> ConfigError | None:
+    """The configuration error that ended a run, if that is all that ended it (tasks fail in exception groups)."""
+    if isinstance(exc, ConfigError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        found, rest = exc.split(ConfigError)
+        if found is not None and rest is None:
+            leaf: BaseException = found
+            while isinstance(leaf, BaseExceptionGroup):
+                leaf = leaf.exceptions[0]
+            return leaf if isinstance(leaf, ConfigError) else None
+    return None
 
 
 async def _run_pa_over_nats(settings: Settings, credentials: Credentials, nats_url: str) -> int:
     """The PA alone, publishing facts and health to NATS JetStream and serving intents from it."""
     async with environment_endpoints(settings, credentials) as endpoints:
         with contextlib.suppress(asyncio.CancelledError):
-            await serve_pa_over_nats(settings, credentials, nats_url, endpoints)
+            await serve_pa_over_nats(
+                settings,
+                credentials,
+                nats_url,
+                endpoints,
+                metrics_port=settings.metrics_port or None,  # 0 = no endpoints
+                reload_credentials=_credentials_loader(settings),
+            )
     return 0
+
+
+def _credentials_loader(settings: Settings) -> Callable[[], Credentials]:
+    return functools.partial(load_credentials, policy=settings.secrets_permissions)
 
 
 async def _run_pa(settings: Settings, credentials: Credentials, *, tui: bool = False) -> int:
     modules = plugins.modules()
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
     async with environment_endpoints(settings, credentials) as endpoints:
         tap = FactTap()
         stack = build_inproc_stack(settings, credentials, endpoints, tap=tap)
@@ -221,6 +319,9 @@ async def _run_pa(settings: Settings, credentials: Credentials, *, tui: bool = F
                 title=f"Platform Adapter  logs {settings.log_dir / 'pa.jsonl'}",
             ),
         ):
-            with contextlib.suppress(asyncio.CancelledError):
+            with (
+                reload_on_sighup(stack.platform, _credentials_loader(settings)),
+                contextlib.suppress(asyncio.CancelledError),
+            ):
                 await stack.adapter.run()
     return 0

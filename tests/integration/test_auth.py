@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from pydantic import SecretStr
+
+from platform_adapter.config import Credentials
 from platform_adapter.mic import HealthReason, HealthState
 
 from .harness import Transport, running
@@ -98,3 +101,50 @@ async def test_a_dead_connections_routes_are_forgotten(transport: Transport) -> 
             await h.up()
         live = {key[0] for key in builder.charts}
         assert live == {h.stack.platform.md.context.connection_id}  # type: ignore[union-attr]
+
+
+async def test_a_rejected_password_is_pa_down_auth_rejected_and_never_retried_until_reloaded(
+    transport: Transport,
+) -> None:
+    # Issue 15: a wrong password was retried at every backoff step, which on real Tradovate earns a captcha.
+    async with running(transport, sim_overrides={"password": "rotated-password"}) as h:
+        await h.until(lambda: h.stack.adapter.health.state is HealthState.DOWN, what="PA_DOWN")
+        await h.advance(3600.0, step=30.0)  # an hour of backoff steps, give-up windows and renewal checks
+        assert len(h.sim.received_requests("auth/accesstokenrequest")) == 1
+        signal = h.stack.adapter.health.current
+        assert (signal.state, signal.halt_required) == (HealthState.DOWN, True)
+        assert HealthReason.AUTH_REJECTED in signal.reasons
+        assert "Incorrect username or password" in signal.detail
+        assert "SIGHUP" in signal.detail
+        assert h.stack.platform.tokens is not None
+        assert h.stack.platform.tokens.rejected
+
+        assert h.stack.platform.retry_login(Credentials(password=SecretStr("rotated-password")))
+        await h.advance(5.0)
+        await h.up()
+        assert len(h.sim.received_requests("auth/accesstokenrequest")) == 2
+        assert HealthReason.AUTH_REJECTED not in h.stack.adapter.health.current.reasons
+
+
+async def test_a_reload_with_the_same_wrong_password_sends_exactly_one_more_login(transport: Transport) -> None:
+    async with running(transport, sim_overrides={"password": "rotated-password"}) as h:
+        await h.until(lambda: HealthReason.AUTH_REJECTED in h.stack.adapter.health.current.reasons, what="rejected")
+        assert h.stack.platform.retry_login(Credentials())
+        await h.advance(600.0, step=30.0)
+        assert len(h.sim.received_requests("auth/accesstokenrequest")) == 2
+        assert HealthReason.AUTH_REJECTED in h.stack.adapter.health.current.reasons
+
+
+async def test_a_captcha_on_a_chart_request_is_reported_as_what_it_is_not_as_a_login_problem(
+    transport: Transport,
+) -> None:
+    # Issue 15: a captcha on md/getChart was reported as "too many login attempts".
+    async with running(
+        transport, arm=lambda sim: sim.faults.penalty(n=1, seconds=5, captcha=True, endpoint="md/getChart")
+    ) as h:
+        await h.until(lambda: HealthReason.CAPTCHA_REQUIRED in h.stack.adapter.health.current.reasons, what="captcha")
+        detail = h.stack.adapter.health.current.detail
+        assert "captcha on md/getChart" in detail
+        assert "too many requests" in detail
+        assert "login attempts" not in detail
+        assert "resumes by itself" in detail

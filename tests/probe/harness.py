@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -69,12 +68,11 @@ def url_options(sim: TradovateSim) -> list[str]:
 
 
 def issued_tokens(sim: TradovateSim) -> set[str]:
-    """Every access / market-data token the simulator handed out (read from its REST records)."""
-    tokens: set[str] = set()
-    for message in sim.sent_messages(kind="rest"):
-        data = json.loads(message.text)
-        tokens.update(data[key] for key in ("accessToken", "mdAccessToken") if isinstance(data.get(key), str))
-    return tokens
+    """Every access / market-data token the simulator handed out.
+
+    Read from the simulator's authenticator: its recorder holds tokens only as `[REDACTED]` (issue 15).
+    """
+    return set(sim.auth._grants)
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """The intent gate: only OE, only in LIVE, validated, idempotent, kill-latched, unknown-outcome-latched.
 
-Every call gets exactly one ReceiptAck. A refused intent reaches no platform. A repeated `intent_id`
-gets the first ack back (marked `duplicate`) and is never sent again; while the first call is still in
-flight the repeat waits for it. An `unknown` outcome latches further mutations of the same order until
-platform facts resolve it (`IntentLedger.resolve`, called by the platform side).
+Every call gets exactly one ReceiptAck and never an exception, whatever the caller passed. A refused intent
+reaches no platform. An intent that is not well-formed (`intent_checks.shape_error`) is answered `failed`
+naming the field and takes no intent id. A repeated `intent_id` gets the first ack back (marked `duplicate`)
+and is never sent again; while the first call is still in flight the repeat waits for it. An `unknown`
+outcome latches further mutations of the same order until platform facts resolve it (`IntentLedger.resolve`,
+called by the platform side). `unknown` is answered only when the platform may have received the request.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import msgspec
 
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
+from platform_adapter.core.intent_checks import intent_id_of, shape_error, show, value_error
 from platform_adapter.core.ledger import IntentLedger
 from platform_adapter.core.ports import OE_IDENTITY, Platform, Rejection
 from platform_adapter.core.settings import Mode
@@ -23,11 +26,9 @@ from platform_adapter.mic import (
     AckStatus,
     Cancel,
     CancelReplace,
-    Flatten,
     HealthState,
     Intent,
     Kill,
-    OrderType,
     ReceiptAck,
     ResetKill,
     SubmitOrder,
@@ -35,8 +36,6 @@ from platform_adapter.mic import (
 from platform_adapter.telemetry import get_logger
 
 _log = get_logger("pa.intents")
-_PRICED = {OrderType.LIMIT, OrderType.STOP_LIMIT}
-_STOPPED = {OrderType.STOP, OrderType.STOP_LIMIT}
 
 
 class IntentService:
@@ -57,10 +56,19 @@ class IntentService:
         received_ts = self._clock.now_ns()
         if sender != OE_IDENTITY:
             # Not recorded under the intent id: a forged call must not poison OE's later real intent.
-            _log.warning("intent_refused_sender", sender=sender, intent_id=getattr(intent, "intent_id", None))
+            _log.warning("intent_refused_sender", sender=show(sender), intent_id=intent_id_of(intent))
             return self._failed(
-                intent, received_ts, Rejection(AckReason.NOT_FROM_OE, f"intents are taken from OE only, not {sender!r}")
+                intent,
+                received_ts,
+                Rejection(AckReason.NOT_FROM_OE, f"intents are taken from OE only, not {show(sender)}"),
             )
+        malformed = shape_error(intent)
+        if malformed is not None:
+            # Not recorded either: an intent that cannot be read takes no id, and nothing was sent.
+            _log.warning(
+                "intent_malformed", intent_id=intent_id_of(intent), field=malformed.field, detail=malformed.detail
+            )
+            return self._failed(intent, received_ts, malformed)
         fingerprint = msgspec.json.encode(msgspec.structs.replace(intent, sent_ts=None))
         recorded = self.ledger.first_ack(intent.intent_id)
         if recorded is not None:
@@ -73,9 +81,15 @@ class IntentService:
         self._inflight[intent.intent_id] = (fingerprint, future)
         try:
             ack = await self._decide(intent, received_ts)
-        except Exception as exc:  # a bug must not leave OE without an answer; the outcome is then unknown
+        except Exception as exc:  # `Platform.execute` broke its never-raise contract: it may have sent the request
             _log.exception("intent_execution_error", intent_id=intent.intent_id)
-            ack = self._ack(intent, received_ts, AckStatus.UNKNOWN, AckReason.PLATFORM_ERROR, f"internal error: {exc}")
+            ack = self._ack(
+                intent,
+                received_ts,
+                AckStatus.UNKNOWN,
+                AckReason.PLATFORM_ERROR,
+                f"internal error while executing ({type(exc).__name__}): the request may have been sent",
+            )
         finally:
             self._inflight.pop(intent.intent_id, None)
         self.ledger.record(fingerprint, ack, _order_id_of(intent))
@@ -99,7 +113,14 @@ class IntentService:
         return ack
 
     async def _decide(self, intent: Intent, received_ts: int) -> ReceiptAck:
-        rejection = self._gate(intent)
+        try:
+            rejection = self._gate(intent)
+        except Exception as exc:  # a fault in a check: nothing was sent, so the answer is `failed`, not `unknown`
+            _log.exception("intent_gate_error", intent_id=intent.intent_id)
+            rejection = Rejection(
+                AckReason.INTERNAL_ERROR,
+                f"internal error while checking the intent ({type(exc).__name__}); nothing was sent",
+            )
         if rejection is not None:
             return self._failed(intent, received_ts, rejection)
         if isinstance(intent, ResetKill):
@@ -123,7 +144,7 @@ class IntentService:
             return Rejection(AckReason.KILL_LATCHED, "the kill latch is set: send a reset_kill intent to trade again")
         if self._health.state is HealthState.DOWN and not isinstance(intent, Kill):
             return Rejection(AckReason.PA_DOWN, f"the PA is PA_DOWN ({self._health.current.detail or 'no detail'})")
-        local = _validate_fields(intent)
+        local = value_error(intent)
         if local is not None:
             return local
         order_id = _order_id_of(intent)
@@ -161,7 +182,7 @@ class IntentService:
         field: str | None = None,
     ) -> ReceiptAck:
         return ReceiptAck(
-            intent_id=intent.intent_id,
+            intent_id=intent_id_of(intent),
             status=status,
             received_ts=received_ts,
             acked_ts=self._clock.now_ns(),
@@ -174,46 +195,4 @@ class IntentService:
 def _order_id_of(intent: Intent) -> int | None:
     if isinstance(intent, CancelReplace | Cancel):
         return intent.order_id
-    return None
-
-
-def _is_int(value: object) -> bool:
-    return type(value) is int
-
-
-def _is_price(value: object) -> bool:
-    return type(value) in (int, float) and value == value  # excludes bool and NaN
-
-
-def _validate_fields(intent: Intent) -> Rejection | None:
-    """Checks that need no platform knowledge: quantities and which prices an order type needs."""
-    if not isinstance(intent.intent_id, str) or not intent.intent_id or len(intent.intent_id) > 64:
-        return Rejection(
-            AckReason.MALFORMED_INTENT, "intent_id must be a non-empty string of at most 64 characters", "intent_id"
-        )
-    if not _is_int(intent.account_id):
-        return Rejection(AckReason.MALFORMED_INTENT, "account_id must be an integer", "account_id")
-    if isinstance(intent, SubmitOrder | CancelReplace):
-        if not _is_int(intent.qty) or intent.qty <= 0:
-            return Rejection(AckReason.INVALID_QTY, f"qty must be a positive integer, got {intent.qty!r}", "qty")
-        try:
-            order_type = OrderType(intent.order_type)
-        except ValueError:
-            return Rejection(AckReason.MALFORMED_INTENT, f"unsupported order_type {intent.order_type!r}", "order_type")
-        for name, needed in (("price", order_type in _PRICED), ("stop_price", order_type in _STOPPED)):
-            value = getattr(intent, name)
-            if needed and value is None:
-                return Rejection(AckReason.MISSING_PRICE, f"{name} is required for a {order_type.value} order", name)
-            if needed and not _is_price(value):
-                return Rejection(AckReason.MALFORMED_INTENT, f"{name} must be a number, got {value!r}", name)
-            if needed and value <= 0:
-                return Rejection(AckReason.MALFORMED_INTENT, f"{name} must be positive, got {value!r}", name)
-            if not needed and value is not None:
-                return Rejection(
-                    AckReason.UNEXPECTED_PRICE, f"{name} must be empty for a {order_type.value} order", name
-                )
-    if isinstance(intent, Cancel | CancelReplace) and not _is_int(intent.order_id):
-        return Rejection(AckReason.MALFORMED_INTENT, "order_id must be an integer", "order_id")
-    if isinstance(intent, Flatten) and intent.symbol is not None and not isinstance(intent.symbol, str):
-        return Rejection(AckReason.MALFORMED_INTENT, "symbol must be a string or null", "symbol")
     return None

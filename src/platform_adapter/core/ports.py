@@ -84,7 +84,11 @@ class Platform(Protocol):
     """The platform as `core` sees it (Tradovate implements it in `platform_adapter.tradovate`)."""
 
     def validate(self, intent: Intent) -> Rejection | None:
-        """Platform-specific checks (known account and symbol, tick grid); None when the intent may be sent."""
+        """Platform checks (known account and symbol, exact tick grid, the instrument's limits); None to send it.
+
+        Called only for an intent `core` has checked for shape and values; must not raise (a fault here is answered
+        `failed`, nothing sent).
+        """
         ...
 
     async def execute(self, intent: Intent, received_ts: int) -> ReceiptAck:

@@ -34,11 +34,17 @@ class AckReason(StrEnum):
     UNKNOWN_SYMBOL = "unknown_symbol"
     UNKNOWN_ORDER = "unknown_order"
     INVALID_QTY = "invalid_qty"
+    INVALID_PRICE = "invalid_price"  # not finite, not positive, or beyond the exactly representable tick grid
     MISSING_PRICE = "missing_price"
     UNEXPECTED_PRICE = "unexpected_price"
     OFF_TICK_GRID = "off_tick_grid"
+    # failed: an operator-configured fat-finger limit of the instrument (ADR 0010)
+    QTY_LIMIT = "qty_limit"  # qty above `max_order_qty`
+    POSITION_LIMIT = "position_limit"  # the net position would pass `max_position`
+    PRICE_BAND = "price_band"  # a price outside `price_band_pct` of the last trade, or no trade seen yet
     ORDER_OUTCOME_UNKNOWN = "order_outcome_unknown"  # an earlier mutation of this order is unresolved
     INTENT_ID_REUSED = "intent_id_reused"  # same intent_id, different content
+    INTERNAL_ERROR = "internal_error"  # a fault in the PA before anything was sent
     # failed: the platform said no (failure_reason / failure_text carry its words)
     PLATFORM_REJECTED = "platform_rejected"
     # unknown: the request may or may not have taken effect

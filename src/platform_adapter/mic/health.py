@@ -26,7 +26,8 @@ class HealthReason(StrEnum):
     SHUTDOWN_MAINTENANCE = "shutdown_maintenance"
     SHUTDOWN_QUOTA = "shutdown_quota"
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a reason code, not a secret
-    AUTH_FAILED = "auth_failed"
+    AUTH_FAILED = "auth_failed"  # a login or token renewal failed (unreadable answer, refused renewal)
+    AUTH_REJECTED = "auth_rejected"  # Tradovate refused the credentials: no further login until reloaded (ADR 0011)
     CONFIG_ERROR = "config_error"  # e.g. a configured symbol Tradovate does not know: fix the config
     PENALTY_WAIT = "penalty_wait"
     RATE_LIMITED = "rate_limited"

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
+from platform_adapter.config import ConfigError
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.mic import HealthState
 from platform_adapter.operator.metrics import OperatorMetrics
@@ -66,11 +67,18 @@ class OperatorEndpoints:
         return f"http://{self._host}:{self.port}"
 
     async def start(self) -> int:
-        """Bind and serve; returns the bound port."""
+        """Bind and serve; returns the bound port. Raises ConfigError when the port cannot be bound."""
         runner = web.AppRunner(self._app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ConfigError(
+                f"metrics_port {self._port} cannot be served on {self._host}: {exc.strerror or exc}; "
+                "choose a free port (metrics_port / PA_METRICS_PORT), or 0 for no /metrics and /healthz"
+            ) from None
         self._runner = runner
         addresses = runner.addresses
         self.port = int(addresses[0][1]) if addresses else self._port

@@ -44,13 +44,16 @@ def probe_command(
     force_live: Annotated[bool, typer.Option(help="Run the read-only steps against a live/unrecognised host.")] = False,
 ) -> None:
     """Record a Tradovate demo session and answer the discovery questions P1-P9 (needs your demo credentials)."""
+    warnings: list[str] = []
     try:
         settings = load_settings(config)
-        credentials = load_credentials()
+        credentials = load_credentials(policy=settings.secrets_permissions, warnings=warnings)
         target = resolve_target(environment, rest_url=rest_url, trading_ws_url=trading_ws_url, md_ws_url=md_ws_url)
     except (ConfigError, ProbeRefused) as exc:
         typer.echo(f"pa probe: {exc}", err=True)
         raise typer.Exit(2) from None
+    for warning in warnings:
+        typer.echo(f"pa probe: warning: {warning}", err=True)
     out_dir = out or default_out_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     redactor().add(credentials.secret_values())

@@ -116,7 +116,7 @@ class ProbeSocket:
             if penalty is None:
                 return response
             if penalty.captcha:
-                raise self._budget.captcha()
+                raise self._budget.captcha(endpoint)
             self._budget.penalty(penalty.wait_s, endpoint)
             if mutating or ticketed or penalty.ticket is None:
                 raise PenaltyTicket(endpoint, penalty.wait_s)

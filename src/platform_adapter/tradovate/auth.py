@@ -5,6 +5,10 @@
 a captcha cannot be solved by a program. `GET auth/renewaccesstoken` extends the session before
 `expirationTime` (partner.tradovate.com api/rest-api-endpoints/authentication/*; tradovate/api#50).
 Getting and renewing are single-flight: concurrent callers share one request.
+
+A refused login latches (ADR 0011): PA_DOWN `auth_rejected`, and no further login is sent until `release`
+(the operator reloaded the credentials: SIGHUP, or a restart), because every refused login counts towards
+Tradovate's captcha lock-out and the same credentials will be refused again.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import asyncio
 import hashlib
 import platform as host_platform
 from datetime import datetime
+from typing import NoReturn
 
 from platform_adapter.config import Credentials, Settings
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.mic import HealthReason, HealthState
 from platform_adapter.telemetry import get_logger, redactor
-from platform_adapter.tradovate.errors import AuthFailed, CaptchaRequired, RateLimited, Unauthorized
+from platform_adapter.tradovate.errors import AuthFailed, AuthRejected, CaptchaRequired, RateLimited, Unauthorized
 from platform_adapter.tradovate.protocol import AccessTokenResponse, decode_model
 from platform_adapter.tradovate.rest import RestClient
 
@@ -52,17 +57,43 @@ class TokenManager:
         self._expires_at = 0.0  # monotonic
         self._lifetime_s = _DEFAULT_LIFETIME_S
         self._inflight: asyncio.Task[None] | None = None
+        self._rejected: AuthRejected | None = None  # the latched refusal: no login until `release`
+        self._released = asyncio.Event()
         self.user_id: int | None = None
         self.user_name: str | None = None
         self.requests = 0
         self.renewals = 0
 
+    @property
+    def rejected(self) -> bool:
+        """True while a refused login is latched (no login is sent until `release`)."""
+        return self._rejected is not None
+
     async def access_token(self) -> str:
-        """A valid access token, requesting one if there is none or it has lapsed."""
-        if self._token is None or self._clock.monotonic() >= self._expires_at:
+        """A valid access token, requesting one if there is none or it has lapsed (waits while latched)."""
+        while self._token is None or self._clock.monotonic() >= self._expires_at:
+            if self._rejected is not None:
+                await self._released.wait()
+                continue
             await self._single_flight(self._request)
-        assert self._token is not None
         return self._token
+
+    def release(self, credentials: Credentials | None = None) -> bool:
+        """Take reloaded credentials and, if a refused login is latched, allow one new login; True if latched."""
+        if credentials is not None:
+            self._credentials = credentials
+        if self._rejected is None:
+            return False
+        self._rejected = None
+        self._released.set()
+        self._health.raise_condition(
+            _AUTH_KEY,
+            HealthReason.AUTH_REJECTED,
+            HealthState.DOWN,
+            detail="credentials reloaded: logging in once more",
+        )
+        _log.warning("login_released", user=self._credentials.username or self._settings.simulator.user)
+        return True
 
     async def md_token(self) -> str:
         """The market-data token (`mdAccessToken` when Tradovate sends one, else the access token)."""
@@ -141,10 +172,22 @@ class TokenManager:
         content = await self._rest.get("auth/renewaccesstoken")
         self._accept(content, renewal=True)
 
+    def _reject(self, error_text: str) -> NoReturn:
+        error = AuthRejected(error_text)
+        self._rejected = error
+        self._released.clear()
+        self._health.raise_condition(
+            _AUTH_KEY, HealthReason.AUTH_REJECTED, HealthState.DOWN, detail=_rejection_detail(error)
+        )
+        _log.error("login_rejected", error_text=error_text, latched=True)
+        raise error
+
     def _accept(self, content: bytes, *, renewal: bool) -> None:
         response = decode_model(AccessTokenResponse, content)
         if not isinstance(response, AccessTokenResponse):
             raise AuthFailed(f"unreadable token response ({response})")
+        if response.error_text and not renewal:
+            self._reject(response.error_text)
         if response.error_text or not response.access_token:
             error = AuthFailed(response.error_text or "no accessToken in the response")
             self._health.raise_condition(
@@ -167,6 +210,14 @@ class TokenManager:
         self._health.clear(_AUTH_KEY)
         event = "token_renewed" if renewal else "token_acquired"
         _log.info(event, user_id=self.user_id, expires=response.expiration_time)
+
+
+def _rejection_detail(error: AuthRejected) -> str:
+    return (
+        f"{error}. No further login is sent (each refused login counts towards Tradovate's captcha lock-out): fix "
+        "PA_TRADOVATE_USERNAME / PASSWORD / APP_ID / CID / SEC, then restart the PA, or update the files in "
+        "PA_SECRETS_DIR and send SIGHUP (kill -HUP <pid>) to log in once more"
+    )
 
 
 def _lifetime_s(expiration_time: str | None, clock: Clock) -> float:

@@ -89,9 +89,9 @@ class RequestBudget:
         self._lock(error, HealthReason.RATE_LIMITED)
         return error
 
-    def captcha(self) -> CaptchaRequired:
-        """Record a captcha demand: lock out (a third-party app cannot solve it); returns the error."""
-        error = CaptchaRequired()
+    def captcha(self, what: str) -> CaptchaRequired:
+        """Record a captcha demand on `what`: lock out (a third-party app cannot solve it); returns the error."""
+        error = CaptchaRequired(what, LOCKOUT_S)
         self._lock(error, HealthReason.CAPTCHA_REQUIRED)
         return error
 

@@ -530,7 +530,7 @@ class TradovateSocket:
             if penalty is None:
                 return response
             if penalty.captcha:
-                raise self._budget.captcha()
+                raise self._budget.captcha(endpoint)
             self._budget.penalty(penalty.wait_s, endpoint)
             if mutating:
                 raise PenaltyTicket(endpoint, penalty.wait_s)

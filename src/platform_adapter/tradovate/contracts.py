@@ -2,7 +2,8 @@
 
 `contract/find?name=ESZ6` returns `{"id","name","contractMaturityId","status","providerTickSize"}`
 (tradovate example-api-faq WhatIsTheEntitySystemAndHowDoesItWork; api-doc `/{entity}/find`);
-`account/list` returns the user's accounts. An unknown symbol stops the PA with an error naming it.
+`account/list` returns the user's accounts. An unknown symbol or account name stops the PA with an error naming
+it (a `ConfigError`: `pa run` exits 2 with that one line).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import msgspec
 
 from platform_adapter.config import InstrumentSettings, Settings
 from platform_adapter.telemetry import get_logger
-from platform_adapter.tradovate.errors import PlatformStatusError, TradovateError, UnknownSymbol
+from platform_adapter.tradovate.errors import PlatformStatusError, TradovateError, UnknownAccount, UnknownSymbol
 from platform_adapter.tradovate.protocol import DECODE_ERRORS, Account, Contract, decode_model
 from platform_adapter.tradovate.rest import RestClient
 
@@ -67,5 +68,5 @@ async def load_reference_data(rest: RestClient, settings: Settings) -> Reference
     if settings.accounts:
         missing = set(settings.accounts) - {a.name for a in accounts.values()}
         if missing:
-            raise TradovateError(f"configured accounts {sorted(missing)} are not among this user's accounts")
+            raise UnknownAccount(sorted(missing))
     return ReferenceData(instruments, {i.contract_id: i for i in instruments.values()}, accounts)

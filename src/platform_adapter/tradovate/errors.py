@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+from platform_adapter.config import ConfigError
+
 
 class TradovateError(Exception):
     """Base of every Tradovate-side error."""
 
 
 class AuthFailed(TradovateError):
-    """Tradovate refused the credentials (`errorText`): fix them; retrying will not help."""
+    """A login or token renewal did not give a token (`errorText`, or an unreadable answer)."""
 
     def __init__(self, error_text: str) -> None:
         super().__init__(f"Tradovate refused the login: {error_text}")
         self.error_text = error_text
 
 
-class CaptchaRequired(TradovateError):
-    """A penalty with `p-captcha`: a third-party app cannot solve it."""
+LOGIN_ENDPOINT = "auth/accesstokenrequest"
 
-    def __init__(self) -> None:
+
+class CaptchaRequired(TradovateError):
+    """A penalty with `p-captcha` on `endpoint`: a third-party app cannot solve it, so every request pauses."""
+
+    def __init__(self, endpoint: str, lockout_s: float) -> None:
+        why = "too many login attempts" if endpoint.lower() == LOGIN_ENDPOINT else "too many requests"
         super().__init__(
-            "Tradovate asks for a captcha (too many login attempts): wait about an hour, or log in once "
-            "in the Tradovate web app, then restart the PA"
+            f"Tradovate asks for a captcha on {endpoint} ({why} from this user or IP): a program cannot solve it, "
+            f"so every request is paused for {lockout_s:.0f} s (Tradovate: about an hour) and then resumes by itself; "
+            "to clear it sooner, log in once in the Tradovate web app"
         )
+        self.endpoint = endpoint
+
+
+class AuthRejected(AuthFailed):
+    """Tradovate refused the login itself (`errorText` on `auth/accesstokenrequest`): latched until reloaded."""
 
 
 class RateLimited(TradovateError):
@@ -81,8 +93,8 @@ class PlatformStatusError(TradovateError):
         self.text = text
 
 
-class UnknownSymbol(TradovateError):
-    """A configured symbol Tradovate does not know."""
+class UnknownSymbol(TradovateError, ConfigError):
+    """A configured symbol Tradovate does not know: the PA stops (retrying cannot help)."""
 
     def __init__(self, symbol: str, detail: str = "") -> None:
         super().__init__(
@@ -90,3 +102,14 @@ class UnknownSymbol(TradovateError):
             "check the contract name (product + month code + year digit, e.g. ESZ6) in `instruments`"
         )
         self.symbol = symbol
+
+
+class UnknownAccount(TradovateError, ConfigError):
+    """Configured account names this user does not have: the PA stops (retrying cannot help)."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            f"the configured accounts {missing} are not among this Tradovate user's accounts: "
+            "fix `accounts` in the TOML (or PA_ACCOUNTS), or leave it empty to trade every account of the user"
+        )
+        self.missing = missing

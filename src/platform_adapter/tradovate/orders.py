@@ -10,7 +10,6 @@ timeout, a disconnect after sending, a 429, a penalty or a 5xx is `unknown`. Mut
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +45,8 @@ from platform_adapter.tradovate.errors import (
     TradovateError,
 )
 from platform_adapter.tradovate.facts import FactBuilder, RequestRoute
+from platform_adapter.tradovate.guards import IntentGuards
+from platform_adapter.tradovate.observed import ObservedState
 from platform_adapter.tradovate.protocol import DECODE_ERRORS, Response, encode_body
 from platform_adapter.tradovate.user_sync import UserSync
 
@@ -96,7 +97,9 @@ class OrderExecutor:
         sync: UserSync,
         clock: Clock,
         heartbeat: HeartbeatSettings,
+        observed: ObservedState,
     ) -> None:
+        self._guards = IntentGuards(reference, observed)
         self._trading = trading
         self._reference = reference
         self._tokens = tokens
@@ -108,27 +111,8 @@ class OrderExecutor:
     # -- validation ---------------------------------------------------------------------------------
 
     def validate(self, intent: Intent) -> Rejection | None:
-        """Account, symbol and tick-grid checks (None when the intent may be sent)."""
-        if intent.account_id not in self._reference.accounts:
-            known = sorted(self._reference.accounts)
-            return Rejection(
-                AckReason.UNKNOWN_ACCOUNT, f"account {intent.account_id} is not one of {known}", "account_id"
-            )
-        symbol = intent.symbol if isinstance(intent, SubmitOrder | Flatten) else None
-        if symbol is not None and symbol not in self._reference.instruments:
-            known_symbols = sorted(self._reference.instruments)
-            return Rejection(
-                AckReason.UNKNOWN_SYMBOL, f"symbol {symbol!r} is not configured ({known_symbols})", "symbol"
-            )
-        if isinstance(intent, SubmitOrder):
-            tick = self._reference.instruments[intent.symbol].tick_size
-            for name in ("price", "stop_price"):
-                value = getattr(intent, name)
-                if value is not None and tick and not _on_grid(value, tick):
-                    return Rejection(
-                        AckReason.OFF_TICK_GRID, f"{name} {value} is not a multiple of the tick size {tick}", name
-                    )
-        return None
+        """Account, symbol, tick grid and the instrument's fat-finger limits (None when the intent may be sent)."""
+        return self._guards.check(intent)
 
     # -- execution ------------------------------------------------------------------------------------
 
@@ -350,8 +334,3 @@ def _interpret(endpoint: str, response: Response) -> _Outcome:
     if result.orderId is None and result.commandId is None:
         return _Outcome(AckStatus.UNKNOWN, AckReason.PLATFORM_ERROR, f"{endpoint} answered without an id: {text[:200]}")
     return _Outcome(AckStatus.ACCEPTED, order_id=result.orderId, command_id=result.commandId)
-
-
-def _on_grid(price: float, tick: float) -> bool:
-    steps = price / tick
-    return math.isclose(steps, round(steps), rel_tol=0, abs_tol=1e-6)

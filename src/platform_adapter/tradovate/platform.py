@@ -8,7 +8,7 @@ import uuid
 
 import aiohttp
 
-from platform_adapter.config import Credentials, Mode, Settings
+from platform_adapter.config import ConfigError, Credentials, Mode, Settings
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.core.ports import STARTUP_KEY, FactWriter, IntentLedgerView, Rejection
@@ -19,9 +19,10 @@ from platform_adapter.tradovate.backoff import Backoff
 from platform_adapter.tradovate.budget import RequestBudget
 from platform_adapter.tradovate.connection import Role, TradovateSocket
 from platform_adapter.tradovate.contracts import ReferenceData, load_reference_data
-from platform_adapter.tradovate.errors import TradovateError, Unauthorized, UnknownSymbol
+from platform_adapter.tradovate.errors import TradovateError, Unauthorized
 from platform_adapter.tradovate.facts import FactBuilder
 from platform_adapter.tradovate.market_data import MarketDataFeed
+from platform_adapter.tradovate.observed import FactObserver, ObservedState
 from platform_adapter.tradovate.orders import OrderExecutor
 from platform_adapter.tradovate.rest import RestClient
 from platform_adapter.tradovate.user_sync import UserSync
@@ -57,13 +58,14 @@ class TradovatePlatform:
         self.sync: UserSync | None = None
         self.tokens: TokenManager | None = None
         self._orders: OrderExecutor | None = None
+        self.observed = ObservedState()  # what the forwarded facts showed, for the intent gate's limits
         self.started = asyncio.Event()
         self.run_id = uuid.uuid4().hex[:16]  # identifies this PA run in every fact
 
     # -- Platform port ------------------------------------------------------------------------------
 
     def validate(self, intent: Intent) -> Rejection | None:
-        """Account, symbol and tick-grid checks; refused while the platform side is not started."""
+        """Account, symbol, tick grid and instrument limits; refused while the platform side is not started."""
         if self._orders is None:
             return Rejection(AckReason.PA_DOWN, "the PA has not finished connecting to Tradovate yet")
         return self._orders.validate(intent)
@@ -81,6 +83,14 @@ class TradovatePlatform:
             )
         return await self._orders.execute(intent, received_ts)
 
+    def retry_login(self, credentials: Credentials) -> bool:
+        """Take reloaded credentials; after a refused login, allow one new login (SIGHUP, ADR 0011).
+
+        True if a refused login was latched and is now released.
+        """
+        self._credentials = credentials
+        return self.tokens.release(credentials) if self.tokens is not None else False
+
     async def run(self, facts: FactWriter, ledger: IntentLedgerView) -> None:
         """Load reference data (retrying), then keep both sockets up until cancelled."""
         async with aiohttp.ClientSession() as http:
@@ -89,7 +99,11 @@ class TradovatePlatform:
             self.tokens = tokens
             reference = await self._load_reference(rest, tokens)
             self.reference = reference
+            self.observed.watch_trades(
+                {i.contract_id for i in reference.instruments.values() if i.settings.price_band_pct is not None}
+            )
             mode = FactMode.SIM if self.settings.mode is Mode.SIM else FactMode.LIVE
+            facts = FactObserver(facts, self.observed)
             builder = FactBuilder(mode, facts, run_id=self.run_id)
             builder.symbols.update({c: i.symbol for c, i in reference.by_contract.items()})
             self.builder = builder
@@ -116,7 +130,7 @@ class TradovatePlatform:
                 sync.attach(trading)
                 self.trading, self.sync = trading, sync
                 self._orders = OrderExecutor(
-                    trading, reference, tokens, builder, sync, self._clock, self.settings.heartbeat
+                    trading, reference, tokens, builder, sync, self._clock, self.settings.heartbeat, self.observed
                 )
                 sockets.insert(0, trading)
             self.started.set()
@@ -134,7 +148,7 @@ class TradovatePlatform:
             try:
                 await tokens.access_token()
                 reference = await load_reference_data(rest, self.settings)
-            except UnknownSymbol as exc:  # a configuration error: retrying cannot help
+            except ConfigError as exc:  # an unknown symbol or account: retrying cannot help
                 self._health.raise_condition(STARTUP_KEY, HealthReason.CONFIG_ERROR, HealthState.DOWN, detail=str(exc))
                 raise
             except (TradovateError, aiohttp.ClientError, OSError) as exc:

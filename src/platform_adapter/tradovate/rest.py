@@ -59,7 +59,7 @@ class RestClient:
             if penalty is None:
                 return content
             if penalty.captcha:
-                raise self._budget.captcha()
+                raise self._budget.captcha(path)
             # Wait `p-time`, then send the identical body with the ticket (FAQ HowToHandleRequestLimits;
             # example-api-js EX-3-Time-Penalty). A GET has no body: it is simply asked again.
             self._budget.penalty(penalty.wait_s, path)

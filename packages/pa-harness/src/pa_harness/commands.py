@@ -39,8 +39,17 @@ def demo(
     settings, credentials = load_or_exit(config)
     refuse_replay(settings)
     from pa_harness.demo import run_demo
+    from platform_adapter.composition import config_problem
 
-    sys.exit(run_demo(settings, credentials, tui=not no_tui and sys.stdout.isatty(), duration_s=duration))
+    try:
+        code = run_demo(settings, credentials, tui=not no_tui and sys.stdout.isatty(), duration_s=duration)
+    except (Exception, BaseExceptionGroup) as exc:  # a configuration problem only a run finds: one line, exit 2
+        problem = config_problem(exc)
+        if problem is None:
+            raise
+        typer.echo(f"pa: configuration error: {problem}", err=True)
+        code = 2
+    sys.exit(code)
 
 
 def demo_distributed(

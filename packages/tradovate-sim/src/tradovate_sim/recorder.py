@@ -1,9 +1,16 @@
-"""What the simulator sent and received, per connection, so a test can prove what reached the platform."""
+"""What the simulator sent and received, per connection, so a test can prove what reached the platform.
+
+Credentials never enter the logs: a login's `password`, `cid` and `sec`, and every `accessToken` /
+`mdAccessToken` (in token responses and in `authorize` frames) are recorded as `[REDACTED]`, so neither a
+test's view nor `GET /sim/requests` (open to any local process) shows them. Everything else is recorded as
+sent, byte for byte.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,12 +19,29 @@ from typing import Any, Literal
 from tradovate_sim.wire import JsonObject
 
 Channel = Literal["rest", "trading", "md"]
+REDACTED = "[REDACTED]"
+_SECRET_MARKERS = ('"password"', '"cid"', '"sec"', 'ccessToken"')
+_SECRET_VALUE = re.compile(
+    r'("(?:password|cid|sec|accessToken|mdAccessToken)"\s*:\s*)("(?:[^"\\]|\\.)*"|[-+.0-9eE]+|true|false|null)'
+)
+_AUTHORIZE = re.compile(r"^(authorize\n[^\n]*\n[^\n]*\n).+", re.DOTALL)
+
+
+def redact(text: str) -> str:
+    """`text` with every credential value replaced by `[REDACTED]` (JSON bodies and `authorize` frames)."""
+    if text.startswith("authorize\n"):
+        text = _AUTHORIZE.sub(lambda m: m.group(1) + REDACTED, text)
+    if any(marker in text for marker in _SECRET_MARKERS):
+        text = _SECRET_VALUE.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+    return text
+
+
 FrameType = Literal["o", "h", "a", "c", "malformed", "http"]
 
 
 @dataclass(frozen=True, slots=True)
 class SentFrame:
-    """One frame written to a socket (or one REST response body), exactly as sent."""
+    """One frame written to a socket (or one REST response body), as sent but with credentials redacted."""
 
     conn_id: int | None
     kind: Channel
@@ -120,10 +144,10 @@ class Recorder:
         """Log one frame and the messages it carries as `(exact JSON text, message object)` pairs."""
         index = self._frame_counts.get(conn_id, 0)
         self._frame_counts[conn_id] = index + 1
-        frame = SentFrame(conn_id, kind, index, frame_type, text)
+        frame = SentFrame(conn_id, kind, index, frame_type, redact(text))
         self.frames.append(frame)
         for position, (message_text, message) in enumerate(messages):
-            self._add_message(_message_record(conn_id, kind, index, position, message_text, message))
+            self._add_message(_message_record(conn_id, kind, index, position, redact(message_text), message))
         return frame
 
     def _add_message(self, record: SentMessage) -> None:
@@ -143,7 +167,9 @@ class Recorder:
         body: str,
     ) -> ReceivedRequest:
         """Log one received request."""
-        request = ReceivedRequest(conn_id, kind, self._request_count, endpoint, request_id, query, body)
+        if endpoint.lower() == "authorize":  # its body is the access token itself
+            body = REDACTED if body else body
+        request = ReceivedRequest(conn_id, kind, self._request_count, endpoint, request_id, redact(query), redact(body))
         self._request_count += 1
         self.requests.append(request)
         return request
@@ -152,7 +178,7 @@ class Recorder:
         """Log one raw client frame."""
         index = self._inbound_counts.get(conn_id, 0)
         self._inbound_counts[conn_id] = index + 1
-        self.inbound.append(ReceivedFrame(conn_id, kind, index, text))
+        self.inbound.append(ReceivedFrame(conn_id, kind, index, redact(text)))
 
     def sent_frames(
         self, kind: Channel | None = None, conn_id: int | None = None, frame_type: FrameType | None = None

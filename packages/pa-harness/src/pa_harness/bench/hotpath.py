@@ -1,8 +1,8 @@
 """The PA's ingress hot path, in process: the real socket reader loop fed from memory, to a counting sink.
 
 `HotPath` wires the production pieces exactly as `TradovatePlatform` does for the market-data socket:
-`TradovateSocket`'s reader (`decode_frame` → `FactBuilder.message` → `Outbox.put`), the `Outbox` pump,
-and the fact callbacks of `MarketDataFeed` and `UserSync`. Only the WebSocket is replaced: frames come
+`TradovateSocket`'s reader (`decode_frame` → `FactBuilder.message` → `FactObserver.put` → `Outbox.put`), the
+`Outbox` pump, and the fact callbacks of `MarketDataFeed` and `UserSync`. Only the WebSocket is replaced: frames come
 from a list, as aiohttp hands them over (TEXT messages whose `data` is `str`), with a suspension every
 `chunk` frames where a real reader would wait for the next socket read (so the pump delivers in batches,
 as it does in production). The sink counts facts and keeps nothing.
@@ -30,6 +30,7 @@ from platform_adapter.tradovate.connection import Role, TradovateSocket
 from platform_adapter.tradovate.contracts import ReferenceData
 from platform_adapter.tradovate.facts import ChartRoute, FactBuilder, RequestRoute
 from platform_adapter.tradovate.market_data import MarketDataFeed
+from platform_adapter.tradovate.observed import FactObserver, ObservedState
 from platform_adapter.tradovate.protocol import Response, sync_snapshot_refs
 from platform_adapter.tradovate.rest import RestClient
 from platform_adapter.tradovate.user_sync import UserSync
@@ -103,7 +104,8 @@ class HotPath:
         self.sink = CountingSink()
         self.health = HealthMonitor(clock, NullHealthSink())
         self.outbox = Outbox(settings.outbox, self.sink, self.health, clock)
-        self.builder = FactBuilder(FactMode.LIVE, self.outbox)
+        self.facts = FactObserver(self.outbox, ObservedState())  # the intent gate's memory, as in production
+        self.builder = FactBuilder(FactMode.LIVE, self.facts)
         self.builder.symbols.update({ESZ6.id: ESZ6.name, NQZ6.id: NQZ6.name})
         budget = RequestBudget(clock, self.health)
         rest = RestClient(http, "http://127.0.0.1:9/v1", budget, timeout_s=1.0)  # never called
@@ -115,7 +117,7 @@ class HotPath:
             tokens=tokens,
             budget=budget,
             builder=self.builder,
-            writer=self.outbox,
+            writer=self.facts,
             health=self.health,
             clock=clock,
             settings=settings,
