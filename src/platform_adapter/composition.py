@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import os
 import random
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from platform_adapter.config import ConfigError, Credentials, Settings, load_cre
 from platform_adapter.core.adapter import PlatformAdapter
 from platform_adapter.core.clock import Clock, SystemClock
 from platform_adapter.core.health import HealthMonitor
+from platform_adapter.core.intent_store import SqliteIntentStore
+from platform_adapter.core.lease import FileLease
 from platform_adapter.operator import FactTap, OperatorSession
 from platform_adapter.telemetry import configure_logging, get_logger, redactor
 from platform_adapter.tradovate.platform import TradovatePlatform
@@ -32,7 +36,9 @@ from platform_adapter.transport.inproc import InProcFactChannel, InProcHealthCha
 from platform_adapter.transport.nats.connection import NatsAuth, connect, disconnect
 from platform_adapter.transport.nats.facts import NatsFactSink
 from platform_adapter.transport.nats.health import NatsHealthSink
+from platform_adapter.transport.nats.intent_store import NatsIntentStore, ensure_ledger_bucket
 from platform_adapter.transport.nats.intents import NatsIntentSource
+from platform_adapter.transport.nats.lease import NatsLease, ensure_lease_bucket
 from platform_adapter.transport.nats.streams import FactStreamConfig, ensure_fact_stream, ensure_health_bucket
 
 _log = get_logger("pa.composition")
@@ -72,10 +78,12 @@ def build_inproc_stack(
     rng: random.Random | None = None,
     fact_queue_size: int = 10_000,
     tap: FactTap | None = None,
+    durable: bool = False,
 ) -> InProcStack:
     """Build (not start) a PA whose facts, health and intents travel over in-process channels.
 
-    `tap` (the operator view's) sees each batch after the transport accepted it.
+    `tap` (the operator view's) sees each batch after the transport accepted it. `durable`: the intent ledger in
+    SQLite and the lease as a lock file, both in `settings.state_dir` (what `pa run` uses); else in memory, no lease.
     """
     clock = clock or SystemClock()
     facts = InProcFactChannel(maxsize=fact_queue_size)
@@ -84,8 +92,21 @@ def build_inproc_stack(
     health = HealthMonitor(clock, health_channel)
     platform = TradovatePlatform(settings, credentials, health, clock, endpoints=endpoints, rng=rng)
     sink = tap.wrap(facts, clock) if tap is not None else facts
-    adapter = PlatformAdapter(settings.core(), platform, health, sink, intents, clock)
+    lease, store = (
+        (
+            FileLease(settings.state_dir, clock, holder=instance_id(platform.run_id), poll_s=settings.lease.poll_s),
+            SqliteIntentStore(settings.state_dir / "ledger.sqlite", settings.ledger),
+        )
+        if durable
+        else (None, None)
+    )
+    adapter = PlatformAdapter(settings.core(), platform, health, sink, intents, clock, lease=lease, store=store)
     return InProcStack(adapter, platform, facts, health_channel, intents)
+
+
+def instance_id(run_id: str) -> str:
+    """Who this PA instance is, for the lease and the logs: host, process and run."""
+    return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
 
 
 # -- the NATS transport -------------------------------------------------------------------------------------
@@ -127,7 +148,17 @@ async def build_nats_stack(
     facts = NatsFactSink(nc, run_id=platform.run_id)
     intents = NatsIntentSource(nc, clock=clock)
     sink = tap.wrap(facts, clock) if tap is not None else facts
-    adapter = PlatformAdapter(settings.core(), platform, health, sink, intents, clock)
+    lease = NatsLease(
+        await ensure_lease_bucket(js, settings.lease.ttl_s),
+        clock,
+        holder=instance_id(platform.run_id),
+        key=lease_key(settings, credentials),
+        ttl_s=settings.lease.ttl_s,
+        renew_s=settings.lease.renew_s,
+        poll_s=settings.lease.poll_s,
+    )
+    store = NatsIntentStore(await ensure_ledger_bucket(js, settings.ledger), settings.ledger)
+    adapter = PlatformAdapter(settings.core(), platform, health, sink, intents, clock, lease=lease, store=store)
     return NatsStack(adapter, platform, facts, health_sink, intents, nc)
 
 
@@ -163,12 +194,37 @@ async def serve_pa_over_nats(
                 )
             if reload_credentials is not None:
                 operator.enter_context(reload_on_sighup(stack.platform, reload_credentials))
+                operator.enter_context(stop_on_signals(stack.adapter))
             try:
                 await stack.adapter.run()
             finally:
                 await _publish_final_health(stack)
     finally:
         await disconnect(nc)
+
+
+@contextlib.contextmanager
+def stop_on_signals(adapter: PlatformAdapter) -> Iterator[None]:
+    """While inside: SIGTERM or SIGINT stops the PA gracefully (`PlatformAdapter.stop`); a second one at once."""
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    def stop(signum: int) -> None:
+        if stopping:  # asked twice: stop now
+            _log.warning("stop_forced", signal=signal.Signals(signum).name)
+            if adapter.main_task is not None:
+                adapter.main_task.cancel()
+            return
+        _log.info("stop_requested", signal=signal.Signals(signum).name)
+        stopping.append(loop.create_task(adapter.stop(), name="graceful-stop"))
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        yield
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
 
 
 @contextlib.contextmanager
@@ -203,12 +259,20 @@ def reload_on_sighup(platform: TradovatePlatform, load: Callable[[], Credentials
 
 async def _publish_final_health(stack: NatsStack) -> None:
     monitor = stack.adapter.health
+    if not monitor.speaking:  # a standby (or deposed) instance must not overwrite the active one's health
+        return
     last_seq = monitor.published[-1].seq if monitor.published else 0
     final = msgspec.structs.replace(monitor.current, seq=last_seq + 1, ts=stack.adapter.clock.now_ns())
     # Shielded: this runs while the PA is being cancelled, and the signal must still go out (bounded by the
     # sink's own KV timeout).
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.shield(stack.health.publish(final))
+
+
+def lease_key(settings: Settings, credentials: Credentials) -> str:
+    """One lease per Tradovate user and set of accounts it trades (all of the user's when none is configured)."""
+    scope = f"{credentials.username or settings.simulator.user}/{','.join(sorted(settings.accounts)) or '*'}"
+    return "pa-" + hashlib.sha256(scope.encode("utf-8")).hexdigest()[:32]
 
 
 # -- `pa run` -----------------------------------------------------------------------------------------------
@@ -306,7 +370,7 @@ async def _run_pa(settings: Settings, credentials: Credentials, *, tui: bool = F
     modules = plugins.modules()
     async with environment_endpoints(settings, credentials) as endpoints:
         tap = FactTap()
-        stack = build_inproc_stack(settings, credentials, endpoints, tap=tap)
+        stack = build_inproc_stack(settings, credentials, endpoints, tap=tap, durable=True)
         async with (
             modules(facts=stack.facts, health=stack.health, intents=stack.intents, state_dir=settings.log_dir),
             OperatorSession.attach(
@@ -321,6 +385,7 @@ async def _run_pa(settings: Settings, credentials: Credentials, *, tui: bool = F
         ):
             with (
                 reload_on_sighup(stack.platform, _credentials_loader(settings)),
+                stop_on_signals(stack.adapter),
                 contextlib.suppress(asyncio.CancelledError),
             ):
                 await stack.adapter.run()

@@ -26,7 +26,14 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from platform_adapter.core.settings import QTY_CEILING, CoreSettings, StrictModel
+from platform_adapter.core.settings import (
+    QTY_CEILING,
+    CoreSettings,
+    LeaseSettings,
+    LedgerSettings,
+    StopSettings,
+    StrictModel,
+)
 from platform_adapter.core.settings import Mode as Mode  # re-exported: the mode is configuration
 from platform_adapter.core.settings import OutboxSettings as OutboxSettings  # re-exported: configuration
 
@@ -185,9 +192,13 @@ class Settings(BaseSettings):
     backoff: BackoffSettings = BackoffSettings()
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     outbox: OutboxSettings = OutboxSettings()
+    ledger: LedgerSettings = LedgerSettings()
+    lease: LeaseSettings = LeaseSettings()
+    stop: StopSettings = StopSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     transport: str = "inproc"  # "inproc" or a nats:// URL
     log_dir: Path = Path("logs")
+    state_dir: Path = Path("state")  # the intent ledger and the lease of the in-process transport (ADR 0012)
     log_level: LogLevel = "INFO"
     metrics_port: int = Field(default=0, ge=0, le=65535)  # 0 = no /metrics and /healthz endpoints
     secrets_permissions: SecretsPolicy = "warn"  # a secret file or directory open to others: warn, or refuse to start
@@ -206,11 +217,11 @@ class Settings(BaseSettings):
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("log_dir")
+    @field_validator("log_dir", "state_dir")
     @classmethod
-    def _check_log_dir(cls, value: Path) -> Path:
+    def _check_dir(cls, value: Path) -> Path:
         if "\x00" in str(value) or not str(value).strip():
-            raise ValueError("log_dir must be a directory path (no NUL character, not empty)")
+            raise ValueError("must be a directory path (no NUL character, not empty)")
         return value
 
     @field_validator("instruments")
@@ -240,7 +251,7 @@ class Settings(BaseSettings):
 
     def core(self) -> CoreSettings:
         """What `core` needs of the configuration (and nothing of Tradovate or the transports)."""
-        return CoreSettings(mode=self.mode, outbox=self.outbox)
+        return CoreSettings(mode=self.mode, outbox=self.outbox, ledger=self.ledger, lease=self.lease, stop=self.stop)
 
     def endpoints(self) -> tuple[str, str, str]:
         """(REST base, trading socket, market-data socket) after overrides."""

@@ -72,6 +72,8 @@ class FakePlatform:
         self.rejection: Rejection | None = None
         self.release = asyncio.Event()
         self.release.set()
+        self.run_id = "fake-run"
+        self.runs: list[int | None] = []  # the lease epoch of each tenure it was run for
 
     def validate(self, intent: Intent) -> Rejection | None:
         return self.rejection
@@ -87,5 +89,6 @@ class FakePlatform:
             platform_order_id=1000 + len(self.executed) if self.status is AckStatus.ACCEPTED else None,
         )
 
-    async def run(self, facts: FactWriter, ledger: IntentLedgerView) -> None:
+    async def run(self, facts: FactWriter, ledger: IntentLedgerView, *, lease_epoch: int | None = None) -> None:
+        self.runs.append(lease_epoch)
         await asyncio.Event().wait()

@@ -11,9 +11,9 @@ from platform_adapter.core.intent_store import (
     IntentStore,
     LedgerEntry,
     MemoryIntentStore,
-    RetentionSettings,
     SqliteIntentStore,
 )
+from platform_adapter.core.settings import LedgerSettings
 from platform_adapter.mic import AckStatus, ReceiptAck
 
 DAY_NS = 24 * 3600 * 1_000_000_000
@@ -26,7 +26,7 @@ def entry(intent_id: str, ts: int, ack: AckStatus | None = None, resolved: bool 
 
 @pytest.fixture(params=["sqlite", "memory"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[IntentStore]:
-    retention = RetentionSettings(max_age_s=7 * 24 * 3600, max_entries=50)
+    retention = LedgerSettings(max_age_s=7 * 24 * 3600, max_entries=50)
     made: IntentStore = (
         SqliteIntentStore(tmp_path / "ledger.sqlite", retention)
         if request.param == "sqlite"

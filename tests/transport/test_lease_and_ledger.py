@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from platform_adapter.core.clock import ManualClock, SystemClock
-from platform_adapter.core.intent_store import LedgerEntry, RetentionSettings
+from platform_adapter.core.intent_store import LedgerEntry
 from platform_adapter.core.lease import LeaseLost
+from platform_adapter.core.settings import LedgerSettings
 from platform_adapter.mic import AckStatus, ReceiptAck
 from platform_adapter.transport.nats import Module
 from platform_adapter.transport.nats.intent_store import NatsIntentStore, ensure_ledger_bucket
@@ -70,7 +71,7 @@ async def test_a_dead_holder_s_lease_lapses_by_its_ttl_and_a_standby_takes_over(
 
 
 async def test_an_intent_id_is_claimed_once_across_instances_and_kept(connect_as: ConnectAs) -> None:
-    retention = RetentionSettings()
+    retention = LedgerSettings()
     one = NatsIntentStore(await ensure_ledger_bucket((await connect_as(Module.PA)).jetstream(), retention))
     other = NatsIntentStore(await ensure_ledger_bucket((await connect_as(Module.PA)).jetstream(), retention))
     first = LedgerEntry(intent_id="oe-1/ü", fingerprint="a" * 64, received_ts=1)

@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Awaitable
 from typing import Protocol
 
 
@@ -82,3 +83,19 @@ class ManualClock:
                 await asyncio.sleep(0)
         self._now = target
         await asyncio.sleep(0)
+
+
+async def within(clock: Clock, seconds: float, awaitable: Awaitable[object]) -> bool:
+    """Await `awaitable` for at most `seconds` of `clock`'s time; True if it finished (it is cancelled if not)."""
+    work = asyncio.ensure_future(awaitable)
+    timer = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        await asyncio.wait({work, timer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+        if not work.done():
+            work.cancel()
+    if work.done() and not work.cancelled():
+        work.result()  # re-raise its exception, if any
+        return True
+    return False

@@ -44,6 +44,14 @@ class HealthMonitor:
         self._pending: deque[HealthSignal] = deque()  # every change is published, none coalesced away
         self._wakeup = asyncio.Event()
         self.published: deque[HealthSignal] = deque(maxlen=history)
+        # Only the instance that holds the account's lease speaks to OE: a standby's (or a deposed instance's)
+        # signals would overwrite the active one's. Its state is still kept, for its own /healthz.
+        self.speaking = True
+        self.lease_epoch: int | None = None
+        self.muted = 0  # signals not published while not speaking
+        self._mute_after_flush = False
+        self._publishing = False
+        self._idle = asyncio.Event()
         self._current = self._compute(since=clock.now_ns())
 
     @property
@@ -81,13 +89,16 @@ class HealthMonitor:
         if self._conditions.pop(key, None) is not None:
             self._update()
 
-    def clear_prefix(self, prefix: str) -> None:
-        """Clear every condition whose key starts with `prefix`."""
-        keys = [k for k in self._conditions if k.startswith(prefix)]
-        for key in keys:
-            del self._conditions[key]
-        if keys:
-            self._update()
+    def flush_then_mute(self) -> None:
+        """Publish what is pending (the last words of a deposed instance), then stop speaking to OE."""
+        self._mute_after_flush = True
+        self._wakeup.set()
+
+    async def flushed(self) -> None:
+        """Wait until every pending signal has been handed to the sink."""
+        while self._pending or self._publishing:
+            self._idle.clear()
+            await self._idle.wait()
 
     def _update(self) -> None:
         old = self._current
@@ -144,8 +155,13 @@ class HealthMonitor:
             while True:
                 await self._wakeup.wait()
                 self._wakeup.clear()
+                self._publishing = True
                 while self._pending:
                     await self._publish(self._pending.popleft())
+                self._publishing = False
+                if self._mute_after_flush:
+                    self.speaking, self._mute_after_flush = False, False
+                self._idle.set()
         finally:
             periodic.cancel()
 
@@ -163,6 +179,10 @@ class HealthMonitor:
             seq=next(self._seq),
             reasons=signal.reasons,
             detail=signal.detail,
+            lease_epoch=self.lease_epoch,
         )
+        if not self.speaking:
+            self.muted += 1
+            return
         self.published.append(stamped)
         await self._sink.publish(stamped)

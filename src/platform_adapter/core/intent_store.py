@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Protocol
 
 import msgspec
-from pydantic import BaseModel, Field
 
+from platform_adapter.core.settings import LedgerSettings
 from platform_adapter.mic import AckStatus, ReceiptAck
 
 
@@ -38,13 +38,6 @@ class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True):
         if self.ack is None:
             return True
         return self.ack.status is AckStatus.UNKNOWN and not self.resolved
-
-
-class RetentionSettings(BaseModel, frozen=True):
-    """How long closed ledger entries are kept (open ones are kept until resolved)."""
-
-    max_age_s: float = Field(default=7 * 24 * 3600.0, gt=0)
-    max_entries: int = Field(default=100_000, gt=0)
 
 
 class IntentStore(Protocol):
@@ -82,10 +75,10 @@ _decode = msgspec.json.Decoder(LedgerEntry).decode
 class SqliteIntentStore:
     """The ledger in one SQLite file (WAL; a transaction per write, durable across a process crash)."""
 
-    def __init__(self, path: Path, retention: RetentionSettings | None = None) -> None:
+    def __init__(self, path: Path, retention: LedgerSettings | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._retention = retention or RetentionSettings()
+        self._retention = retention or LedgerSettings()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         # WAL with synchronous=NORMAL: a committed write survives the process being killed (only a power loss
         # can take the last transactions); a write costs tens of microseconds, not an fsync.
@@ -147,8 +140,8 @@ class SqliteIntentStore:
 class MemoryIntentStore:
     """The ledger in memory only (tests, and a PA deliberately run without a state directory)."""
 
-    def __init__(self, retention: RetentionSettings | None = None) -> None:
-        self._retention = retention or RetentionSettings()
+    def __init__(self, retention: LedgerSettings | None = None) -> None:
+        self._retention = retention or LedgerSettings()
         self._entries: dict[str, LedgerEntry] = {}
 
     async def claim(self, entry: LedgerEntry) -> LedgerEntry | None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 
 import msgspec
 
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.core.intent_checks import intent_id_of, shape_error, show, value_error
+from platform_adapter.core.intent_store import LedgerEntry
 from platform_adapter.core.ledger import IntentLedger
 from platform_adapter.core.ports import OE_IDENTITY, Platform, Rejection
 from platform_adapter.core.settings import Mode
@@ -41,15 +43,39 @@ _log = get_logger("pa.intents")
 class IntentService:
     """Answers each OE call with a ReceiptAck; the only way an intent reaches the platform."""
 
-    def __init__(self, mode: Mode, platform: Platform, health: HealthMonitor, clock: Clock) -> None:
+    def __init__(
+        self, mode: Mode, platform: Platform, health: HealthMonitor, clock: Clock, ledger: IntentLedger | None = None
+    ) -> None:
         self._mode = mode
         self._platform = platform
         self._health = health
         self._clock = clock
-        self.ledger = IntentLedger()
-        self._inflight: dict[str, tuple[bytes, asyncio.Future[ReceiptAck]]] = {}
+        self.ledger = ledger or IntentLedger()
+        self._inflight: dict[str, tuple[str, asyncio.Future[ReceiptAck]]] = {}
         self.kill_latched = False
         self.recent: list[tuple[Intent, ReceiptAck]] = []
+        self.run_id = ""
+        self.lease_epoch: int | None = None  # stamped on every ack of this tenure (fencing)
+        # Why this instance takes no intent right now (a standby, deposed, stopping); None while it serves.
+        self.refusal: Rejection | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """Intents being executed right now."""
+        return len(self._inflight)
+
+    async def idle(self) -> None:
+        """Wait until no intent is being executed."""
+        while self._inflight:
+            await asyncio.gather(*(future for _, future in self._inflight.values()), return_exceptions=True)
+
+    def serve_as(self, lease_epoch: int | None, run_id: str) -> None:
+        """Take intents again, as the holder of lease `lease_epoch`."""
+        self.lease_epoch, self.run_id, self.refusal = lease_epoch, run_id, None
+
+    def refuse(self, reason: AckReason, detail: str) -> None:
+        """Answer every new intent `failed` with `reason` (nothing is sent); those in flight finish."""
+        self.refusal = Rejection(reason, detail)
 
     async def handle(self, intent: Intent, sender: str) -> ReceiptAck:
         """Gate, execute and answer one intent call."""
@@ -69,10 +95,10 @@ class IntentService:
                 "intent_malformed", intent_id=intent_id_of(intent), field=malformed.field, detail=malformed.detail
             )
             return self._failed(intent, received_ts, malformed)
-        fingerprint = msgspec.json.encode(msgspec.structs.replace(intent, sent_ts=None))
-        recorded = self.ledger.first_ack(intent.intent_id)
-        if recorded is not None:
-            return self._repeat(intent, recorded[0], recorded[1], fingerprint, received_ts)
+        if self.refusal is not None:
+            # Not recorded: the instance that holds the lease (or this one, once back) must be free to take it.
+            return self._failed(intent, received_ts, self.refusal)
+        fingerprint = _fingerprint(intent)
         inflight = self._inflight.get(intent.intent_id)
         if inflight is not None:
             first = await asyncio.shield(inflight[1])
@@ -80,22 +106,14 @@ class IntentService:
         future: asyncio.Future[ReceiptAck] = asyncio.get_running_loop().create_future()
         self._inflight[intent.intent_id] = (fingerprint, future)
         try:
-            ack = await self._decide(intent, received_ts)
-        except Exception as exc:  # `Platform.execute` broke its never-raise contract: it may have sent the request
-            _log.exception("intent_execution_error", intent_id=intent.intent_id)
-            ack = self._ack(
-                intent,
-                received_ts,
-                AckStatus.UNKNOWN,
-                AckReason.PLATFORM_ERROR,
-                f"internal error while executing ({type(exc).__name__}): the request may have been sent",
-            )
+            ack = await self._answer(intent, fingerprint, received_ts)
         finally:
             self._inflight.pop(intent.intent_id, None)
-        self.ledger.record(fingerprint, ack, _order_id_of(intent))
-        future.set_result(ack)
-        self.recent.append((intent, ack))
-        del self.recent[:-100]
+        if not future.done():
+            future.set_result(ack)
+        if not ack.duplicate:  # the operator view counts each intent's ack once
+            self.recent.append((intent, ack))
+            del self.recent[:-100]
         # Logged just after the ack is returned, not before it: a structured log line costs 30-150 us, which
         # OE would otherwise wait for on every intent (docs/performance.md, command path).
         asyncio.get_running_loop().call_soon(
@@ -108,11 +126,35 @@ class IntentService:
                 reason=ack.reason.value if ack.reason else None,
                 order_id=ack.platform_order_id,
                 command_id=ack.platform_command_id,
+                duplicate=ack.duplicate,
             )
         )
         return ack
 
-    async def _decide(self, intent: Intent, received_ts: int) -> ReceiptAck:
+    async def _answer(self, intent: Intent, fingerprint: str, received_ts: int) -> ReceiptAck:
+        """The ledger first (a repeat is answered from it), then the gate, then the platform."""
+        try:
+            kept = await self.ledger.lookup(intent.intent_id)
+        except Exception as exc:  # the store cannot be read: sending could place the intent twice
+            return self._store_failed(intent, received_ts, exc)
+        if kept is not None:
+            if kept.ack is None:  # claimed by another instance that is executing it right now
+                return self._ack(
+                    intent,
+                    received_ts,
+                    AckStatus.UNKNOWN,
+                    AckReason.INTERRUPTED,
+                    "this intent_id is in flight in another PA instance; its facts will resolve it",
+                )
+            return self._repeat(intent, kept.fingerprint, kept.ack, fingerprint, received_ts, kept)
+        entry = LedgerEntry(
+            intent_id=intent.intent_id,
+            fingerprint=fingerprint,
+            received_ts=received_ts,
+            run_id=self.run_id,
+            lease_epoch=self.lease_epoch,
+            order_id=_order_id_of(intent),
+        )
         try:
             rejection = self._gate(intent)
         except Exception as exc:  # a fault in a check: nothing was sent, so the answer is `failed`, not `unknown`
@@ -122,15 +164,60 @@ class IntentService:
                 f"internal error while checking the intent ({type(exc).__name__}); nothing was sent",
             )
         if rejection is not None:
-            return self._failed(intent, received_ts, rejection)
+            return await self._close(entry, intent, self._failed(intent, received_ts, rejection), claimed=False)
         if isinstance(intent, ResetKill):
             self.kill_latched = False
             _log.warning("kill_latch_reset", intent_id=intent.intent_id, reason=intent.reason)
-            return self._ack(intent, received_ts, AckStatus.ACCEPTED, None, "kill latch released")
+            accepted = self._ack(intent, received_ts, AckStatus.ACCEPTED, None, "kill latch released")
+            return await self._close(entry, intent, accepted, claimed=False)
+        try:  # durably claimed before anything is sent: a crash from here on leaves it in flight, i.e. `unknown`
+            first = await self.ledger.claim(entry)
+        except Exception as exc:
+            return self._store_failed(intent, received_ts, exc)
+        if first is not None and first.ack is not None:  # another instance answered it meanwhile
+            return self._repeat(intent, first.fingerprint, first.ack, fingerprint, received_ts, first)
         if isinstance(intent, Kill):
             self.kill_latched = True  # before sending: no submit may slip in while the kill runs
             _log.warning("kill_latched", intent_id=intent.intent_id, reason=intent.reason)
-        return await self._platform.execute(intent, received_ts)
+        try:
+            ack = await self._platform.execute(intent, received_ts)
+        except Exception as exc:  # `Platform.execute` broke its never-raise contract: it may have sent the request
+            _log.exception("intent_execution_error", intent_id=intent.intent_id)
+            ack = self._ack(
+                intent,
+                received_ts,
+                AckStatus.UNKNOWN,
+                AckReason.PLATFORM_ERROR,
+                f"internal error while executing ({type(exc).__name__}): the request may have been sent",
+            )
+        return await self._close(entry, intent, ack, claimed=True)
+
+    async def _close(self, entry: LedgerEntry, intent: Intent, ack: ReceiptAck, *, claimed: bool) -> ReceiptAck:
+        """Write the first ack durably, then return it (stamped with this tenure's lease epoch)."""
+        if self.lease_epoch is not None:
+            ack = msgspec.structs.replace(ack, lease_epoch=self.lease_epoch)
+        entry = msgspec.structs.replace(entry, ack=ack)
+        try:
+            if claimed:
+                await self.ledger.record(entry)
+            else:
+                first = await self.ledger.claim(entry)  # the id and its ack in one write
+                if first is not None and first.ack is not None:
+                    return self._repeat(intent, first.fingerprint, first.ack, entry.fingerprint, ack.received_ts, first)
+        except Exception:  # the ack is still the truth; after a restart the entry reads as in flight (`unknown`)
+            _log.exception("ledger_write_failed", intent_id=entry.intent_id, status=ack.status.value)
+        return ack
+
+    def _store_failed(self, intent: Intent, received_ts: int, exc: Exception) -> ReceiptAck:
+        _log.error("ledger_unavailable", intent_id=intent_id_of(intent), error=f"{type(exc).__name__}: {exc}")
+        return self._failed(
+            intent,
+            received_ts,
+            Rejection(
+                AckReason.INTERNAL_ERROR,
+                f"the intent ledger is unavailable ({type(exc).__name__}): nothing was sent, so it cannot be sent twice",
+            ),
+        )
 
     def _gate(self, intent: Intent) -> Rejection | None:
         if self._mode is not Mode.LIVE:
@@ -159,13 +246,24 @@ class IntentService:
         return self._platform.validate(intent)
 
     def _repeat(
-        self, intent: Intent, first_fp: bytes, first: ReceiptAck, fingerprint: bytes, received_ts: int
+        self,
+        intent: Intent,
+        first_fp: str,
+        first: ReceiptAck,
+        fingerprint: str,
+        received_ts: int,
+        kept: LedgerEntry | None = None,
     ) -> ReceiptAck:
         if first_fp != fingerprint:
             return self._failed(
                 intent,
                 received_ts,
                 Rejection(AckReason.INTENT_ID_REUSED, "this intent_id was used for a different intent", "intent_id"),
+            )
+        if kept is not None and kept.resolved and kept.resolution:
+            # The first ack was `unknown`; platform facts have since said what happened.
+            return msgspec.structs.replace(
+                first, duplicate=True, detail=f"{first.detail} [resolved: {kept.resolution}]"
             )
         return msgspec.structs.replace(first, duplicate=True)
 
@@ -189,7 +287,13 @@ class IntentService:
             reason=reason,
             detail=detail,
             field=field,
+            lease_epoch=self.lease_epoch,
         )
+
+
+def _fingerprint(intent: Intent) -> str:
+    """What makes two calls with one intent_id the same intent: its content, OE's send time left out."""
+    return hashlib.sha256(msgspec.json.encode(msgspec.structs.replace(intent, sent_ts=None))).hexdigest()
 
 
 def _order_id_of(intent: Intent) -> int | None:

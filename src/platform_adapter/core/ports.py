@@ -83,6 +83,11 @@ class Rejection(NamedTuple):
 class Platform(Protocol):
     """The platform as `core` sees it (Tradovate implements it in `platform_adapter.tradovate`)."""
 
+    @property
+    def run_id(self) -> str:
+        """This PA run's id (on every fact; the intent ledger notes which run took an intent)."""
+        ...
+
     def validate(self, intent: Intent) -> Rejection | None:
         """Platform checks (known account and symbol, exact tick grid, the instrument's limits); None to send it.
 
@@ -95,8 +100,11 @@ class Platform(Protocol):
         """Send the intent to the platform and answer with the receipt-ack (never raises)."""
         ...
 
-    async def run(self, facts: FactWriter, ledger: IntentLedgerView) -> None:
-        """Connect, keep connected, and write every platform message into `facts` until cancelled."""
+    async def run(self, facts: FactWriter, ledger: IntentLedgerView, *, lease_epoch: int | None = None) -> None:
+        """Connect, keep connected, and write every platform message into `facts` until cancelled.
+
+        Runs once per tenure as the active PA: `lease_epoch` (None without a lease) goes on every fact it writes.
+        """
         ...
 
 

@@ -45,6 +45,8 @@ class AckReason(StrEnum):
     ORDER_OUTCOME_UNKNOWN = "order_outcome_unknown"  # an earlier mutation of this order is unresolved
     INTENT_ID_REUSED = "intent_id_reused"  # same intent_id, different content
     INTERNAL_ERROR = "internal_error"  # a fault in the PA before anything was sent
+    NOT_LEADER = "not_leader"  # this PA instance does not hold the account's lease (a standby, or deposed)
+    SHUTTING_DOWN = "shutting_down"  # the PA is stopping: it takes no new intent
     # failed: the platform said no (failure_reason / failure_text carry its words)
     PLATFORM_REJECTED = "platform_rejected"
     # unknown: the request may or may not have taken effect
@@ -53,6 +55,7 @@ class AckReason(StrEnum):
     RATE_LIMITED = "rate_limited"
     PENALTY = "penalty"
     PLATFORM_ERROR = "platform_error"  # a non-2xx status whose effect is unknown
+    INTERRUPTED = "interrupted"  # the PA stopped (crash, failover) while the intent was in flight
 
 
 class ReceiptAck(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,4 +74,5 @@ class ReceiptAck(msgspec.Struct, frozen=True, kw_only=True):
     failure_reason: str | None = None  # Tradovate `failureReason`, as sent
     failure_text: str | None = None  # Tradovate `failureText`, as sent
     duplicate: bool = False  # this intent_id was seen before; this is the first ack, repeated
+    lease_epoch: int | None = None  # the lease epoch of the PA instance that answered (fencing, ADR 0012)
     v: int = MIC_VERSION

@@ -81,6 +81,7 @@ class FactEnvelope(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     historical: bool | None = None  # chart facts: from the history part of a subscription
     backfill: bool = False  # requested after a reconnect to fill a gap; may repeat earlier facts
     source: str = SOURCE_TRADOVATE
+    lease_epoch: int | None = None  # the lease epoch of the PA instance that read it (fencing, ADR 0012)
     v: int = MIC_VERSION
 
 

@@ -36,6 +36,7 @@ class HealthReason(StrEnum):
     RESYNCING = "resyncing"
     GAVE_UP = "gave_up"
     STOPPED = "stopped"
+    NOT_LEADER = "not_leader"  # this instance lost the account's lease: it stopped serving and stands by
 
 
 class HealthSignal(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,4 +49,5 @@ class HealthSignal(msgspec.Struct, frozen=True, kw_only=True):
     seq: int
     reasons: tuple[HealthReason, ...] = ()
     detail: str = ""  # what happened and what the operator should do
+    lease_epoch: int | None = None  # the lease epoch of the reporting PA instance: the greatest one is current
     v: int = MIC_VERSION

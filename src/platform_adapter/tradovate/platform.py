@@ -61,6 +61,7 @@ class TradovatePlatform:
         self.observed = ObservedState()  # what the forwarded facts showed, for the intent gate's limits
         self.started = asyncio.Event()
         self.run_id = uuid.uuid4().hex[:16]  # identifies this PA run in every fact
+        self.lease_epoch: int | None = None  # of the current tenure, on every fact
 
     # -- Platform port ------------------------------------------------------------------------------
 
@@ -91,8 +92,9 @@ class TradovatePlatform:
         self._credentials = credentials
         return self.tokens.release(credentials) if self.tokens is not None else False
 
-    async def run(self, facts: FactWriter, ledger: IntentLedgerView) -> None:
-        """Load reference data (retrying), then keep both sockets up until cancelled."""
+    async def run(self, facts: FactWriter, ledger: IntentLedgerView, *, lease_epoch: int | None = None) -> None:
+        """Load reference data (retrying), then keep both sockets up until cancelled (one tenure as active PA)."""
+        self.lease_epoch = lease_epoch
         async with aiohttp.ClientSession() as http:
             rest = RestClient(http, self._rest_url, self.budget, timeout_s=self.settings.heartbeat.request_timeout_s)
             tokens = TokenManager(rest, self._credentials, self.settings, self._clock, self._health)

@@ -17,7 +17,8 @@ import msgspec
 from nats.js.api import DiscardPolicy, StorageType
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 
-from platform_adapter.core.intent_store import LedgerEntry, RetentionSettings
+from platform_adapter.core.intent_store import LedgerEntry
+from platform_adapter.core.settings import LedgerSettings
 from platform_adapter.transport.nats.subjects import LEDGER_BUCKET, LEDGER_STREAM
 
 _encode = msgspec.json.encode
@@ -29,7 +30,7 @@ def ledger_key(intent_id: str) -> str:
     return intent_id.encode("utf-8").hex()
 
 
-async def ensure_ledger_bucket(js: Any, retention: RetentionSettings) -> Any:
+async def ensure_ledger_bucket(js: Any, retention: LedgerSettings) -> Any:
     """The ledger bucket, created if missing, with the retention bounds on its stream."""
     try:
         return await js.key_value(LEDGER_BUCKET)
@@ -47,9 +48,9 @@ async def ensure_ledger_bucket(js: Any, retention: RetentionSettings) -> Any:
 class NatsIntentStore:
     """IntentStore on a JetStream KV bucket."""
 
-    def __init__(self, kv: Any, retention: RetentionSettings | None = None) -> None:
+    def __init__(self, kv: Any, retention: LedgerSettings | None = None) -> None:
         self._kv = kv
-        self._retention = retention or RetentionSettings()
+        self._retention = retention or LedgerSettings()
 
     async def claim(self, entry: LedgerEntry) -> LedgerEntry | None:
         """KV create; if the key exists, the kept entry."""
