@@ -31,7 +31,12 @@ from platform_adapter.transport.nats.connection import NatsAuth, connect, discon
 from platform_adapter.transport.nats.facts import NatsFactSink
 from platform_adapter.transport.nats.health import NatsHealthSink
 from platform_adapter.transport.nats.intents import NatsIntentSource
-from platform_adapter.transport.nats.streams import FactStreamConfig, ensure_fact_stream, ensure_health_bucket
+from platform_adapter.transport.nats.streams import (
+    FactStreamConfig,
+    ProvisioningError,
+    open_health_bucket,
+    verify_fact_stream,
+)
 
 _log = get_logger("pa.composition")
 
@@ -111,14 +116,15 @@ async def build_nats_stack(
     clock: Clock | None = None,
     rng: random.Random | None = None,
 ) -> NatsStack:
-    """Create the facts stream and health bucket if missing, and build (not start) a PA on `nc`."""
+    """Check the facts stream and health bucket `pa_admin` provisioned, and build (not start) a PA on `nc`."""
+    # The PA creates nothing: ProvisioningError says what is missing and what to run (docs/transport-nats.md §9).
     clock = clock or SystemClock()
     js = nc.jetstream()
-    await ensure_fact_stream(js, stream)
-    health_sink = NatsHealthSink(nc, await ensure_health_bucket(js))
+    await verify_fact_stream(js, (stream or FactStreamConfig()).name)
+    health_sink = NatsHealthSink(nc, await open_health_bucket(js))
     health = HealthMonitor(clock, health_sink)
     platform = TradovatePlatform(settings, credentials, health, clock, endpoints=endpoints, rng=rng)
-    facts = NatsFactSink(nc, run_id=platform.run_id)
+    facts = NatsFactSink(nc, run_id=platform.run_id, stream=(stream or FactStreamConfig()).name)
     intents = NatsIntentSource(nc, clock=clock)
     adapter = PlatformAdapter(settings.core(), platform, health, facts, intents, clock)
     return NatsStack(adapter, platform, facts, health_sink, intents, nc)
@@ -199,7 +205,11 @@ async def _run_pa_over_nats(settings: Settings, credentials: Credentials, nats_u
     """The PA alone, publishing facts and health to NATS JetStream and serving intents from it."""
     async with environment_endpoints(settings, credentials) as endpoints:
         with contextlib.suppress(asyncio.CancelledError):
-            await serve_pa_over_nats(settings, credentials, nats_url, endpoints)
+            try:
+                await serve_pa_over_nats(settings, credentials, nats_url, endpoints)
+            except (ProvisioningError, ConnectionError) as exc:
+                print(f"pa: NATS: {exc}", file=sys.stderr)
+                return 2
     return 0
 
 
