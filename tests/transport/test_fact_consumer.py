@@ -87,8 +87,11 @@ async def consume_until_refused(connect_as: ConnectAs, collected: Collected) -> 
         imported_jetstream(await connect_as(Module.U)), collected.accept_batch, fetch_timeout_s=0.2
     )
     consuming = asyncio.create_task(consumer.run())
-    async with asyncio.timeout(10):
-        await asyncio.wait({consuming})
+    try:
+        async with asyncio.timeout(10):
+            await asyncio.wait({consuming})
+    finally:
+        consuming.cancel()  # a consumer that took everything runs on: the test has failed, stop it
     error = consuming.exception()
     assert error is not None
     return error
