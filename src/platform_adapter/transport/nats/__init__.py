@@ -14,7 +14,7 @@ from platform_adapter.transport.nats.access import (
     ServerConfig,
     SetupIdentity,
     generate_passwords,
-    module_permissions,
+    permissions,
 )
 from platform_adapter.transport.nats.connection import NatsAuth, connect, imported_jetstream
 from platform_adapter.transport.nats.fact_consumer import FactDecodeError, ForeignFactError, NatsFactConsumer
@@ -58,8 +58,8 @@ __all__ = [
     "ensure_health_bucket",
     "generate_passwords",
     "imported_jetstream",
-    "module_permissions",
     "open_health_bucket",
+    "permissions",
     "provision_account",
     "provision_pa_account",
     "verify_fact_stream",

@@ -273,11 +273,6 @@ def permissions(who: Identity) -> Permissions:
     )
 
 
-def module_permissions(module: Module) -> Permissions:
-    """The permissions of one module's user."""
-    return permissions(module)
-
-
 # -- exports and imports ---------------------------------------------------------------------------------------
 
 ResponseType = Literal["singleton", "stream"]
