@@ -28,8 +28,8 @@ from platform_adapter.transport.nats.streams import (
     FactStreamConfig,
     ProvisioningError,
     ensure_fact_stream,
-    ensure_health_bucket,
     open_health_bucket,
+    provision_health_bucket,
     verify_fact_stream,
 )
 
@@ -55,12 +55,12 @@ __all__ = [
     "SetupIdentity",
     "connect",
     "ensure_fact_stream",
-    "ensure_health_bucket",
     "generate_passwords",
     "imported_jetstream",
     "open_health_bucket",
     "permissions",
     "provision_account",
+    "provision_health_bucket",
     "provision_pa_account",
     "verify_fact_stream",
 ]

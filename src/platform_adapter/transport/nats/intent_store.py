@@ -36,7 +36,7 @@ def ledger_key(intent_id: str) -> str:
     return intent_id.encode("utf-8").hex()
 
 
-async def ensure_ledger_bucket(js: Any, retention: RetentionSettings) -> Provisioned:
+async def provision_ledger_bucket(js: Any, retention: RetentionSettings) -> Provisioned:
     """Create the ledger bucket, or bring its retention bounds to `retention` (as `pa_admin`: the PA only opens it)."""
     config = KeyValueConfig(
         bucket=LEDGER_BUCKET, history=1, ttl=retention.max_age_s, storage=StorageType.FILE, direct=True

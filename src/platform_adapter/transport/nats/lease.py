@@ -31,7 +31,7 @@ def lease_bucket_config(ttl_s: float = DEFAULT_TTL_S) -> KeyValueConfig:
     return KeyValueConfig(bucket=LEASE_BUCKET, history=1, ttl=ttl_s, storage=StorageType.FILE, direct=True)
 
 
-async def ensure_lease_bucket(js: Any, ttl_s: float = DEFAULT_TTL_S) -> Provisioned:
+async def provision_lease_bucket(js: Any, ttl_s: float = DEFAULT_TTL_S) -> Provisioned:
     """Create the lease bucket, or bring its TTL to `ttl_s` (as `pa_admin`: the PA only opens it)."""
     return await ensure_bucket(js, lease_bucket_config(ttl_s))
 

@@ -23,8 +23,8 @@ from platform_adapter.transport.nats.access import (
     DurableRead,
     SetupIdentity,
 )
-from platform_adapter.transport.nats.intent_store import ensure_ledger_bucket
-from platform_adapter.transport.nats.lease import DEFAULT_TTL_S, ensure_lease_bucket
+from platform_adapter.transport.nats.intent_store import provision_ledger_bucket
+from platform_adapter.transport.nats.lease import DEFAULT_TTL_S, provision_lease_bucket
 from platform_adapter.transport.nats.streams import (
     U_FACT_DURABLE,
     DurableConfig,
@@ -32,8 +32,8 @@ from platform_adapter.transport.nats.streams import (
     Provisioned,
     ensure_durable,
     ensure_fact_stream,
-    ensure_health_bucket,
     ensure_stream,
+    provision_health_bucket,
 )
 from platform_adapter.transport.nats.subjects import (
     HEALTH_BUCKET,
@@ -82,9 +82,9 @@ async def provision_pa_account(js: Any, objects: PaAccountObjects | None = None)
             f"{objects.facts.name} durable {objects.u_durable.name!r}",
             await ensure_durable(js, objects.facts.name, objects.u_durable),
         ),
-        (f"KV {HEALTH_BUCKET}", await ensure_health_bucket(js)),
-        (f"KV {LEASE_BUCKET}", await ensure_lease_bucket(js, objects.lease_ttl_s)),
-        (f"KV {LEDGER_BUCKET}", await ensure_ledger_bucket(js, objects.ledger)),
+        (f"KV {HEALTH_BUCKET}", await provision_health_bucket(js)),
+        (f"KV {LEASE_BUCKET}", await provision_lease_bucket(js, objects.lease_ttl_s)),
+        (f"KV {LEDGER_BUCKET}", await provision_ledger_bucket(js, objects.ledger)),
     ]
 
 

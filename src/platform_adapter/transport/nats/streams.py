@@ -143,7 +143,7 @@ def health_bucket_config() -> KeyValueConfig:
     return KeyValueConfig(bucket=HEALTH_BUCKET, history=1, storage=StorageType.FILE, direct=True)
 
 
-async def ensure_health_bucket(js: Any) -> Provisioned:
+async def provision_health_bucket(js: Any) -> Provisioned:
     """Create the health bucket if missing, with direct reads (as `pa_admin`)."""
     return await ensure_bucket(js, health_bucket_config())
 
