@@ -27,7 +27,7 @@ from platform_adapter.operator import FactTap, OperatorSession
 from platform_adapter.telemetry import configure_logging, get_logger
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.inproc import InProcFactChannel, InProcHealthChannel, InProcIntentChannel
-from platform_adapter.transport.nats.connection import NatsAuth, connect, disconnect
+from platform_adapter.transport.nats.connection import NatsAuth, NatsCredentialsError, connect, disconnect
 from platform_adapter.transport.nats.facts import NatsFactSink
 from platform_adapter.transport.nats.health import NatsHealthSink
 from platform_adapter.transport.nats.intents import NatsIntentSource
@@ -207,7 +207,7 @@ async def _run_pa_over_nats(settings: Settings, credentials: Credentials, nats_u
         with contextlib.suppress(asyncio.CancelledError):
             try:
                 await serve_pa_over_nats(settings, credentials, nats_url, endpoints)
-            except (ProvisioningError, ConnectionError) as exc:
+            except (ProvisioningError, NatsCredentialsError, ConnectionError) as exc:
                 print(f"pa: NATS: {exc}", file=sys.stderr)
                 return 2
     return 0

@@ -30,7 +30,7 @@ from platform_adapter.transport.nats import (
     open_health_bucket,
     verify_fact_stream,
 )
-from platform_adapter.transport.nats.connection import PASSWORD_FILE_ENV, USER_ENV, disconnect
+from platform_adapter.transport.nats.connection import PASSWORD_FILE_ENV, USER_ENV, NatsCredentialsError, disconnect
 from platform_adapter.transport.nats.deploy import password_file
 from platform_adapter.transport.nats.streams import wait_for_consumer
 from platform_adapter.transport.nats.subjects import FACT_STREAM, U_FACT_CONSUMER
@@ -157,3 +157,17 @@ def test_pa_run_over_nats_on_an_unprovisioned_server_exits_2_with_one_line(
         assert "Traceback" not in err
     finally:
         asyncio.run(server.stop())
+
+
+def test_a_password_comes_from_the_environment_or_a_file_and_an_unreadable_file_is_one_clear_error(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "pa.password"
+    secret.write_text("s3cret\n")
+
+    assert NatsAuth.from_env({USER_ENV: "pa", PASSWORD_FILE_ENV: str(secret)}) == NatsAuth("pa", "s3cret")
+    assert NatsAuth.from_env({USER_ENV: "pa", "PA_NATS_PASSWORD": "env", PASSWORD_FILE_ENV: str(secret)}) == NatsAuth(
+        "pa", "env"
+    )
+    with pytest.raises(NatsCredentialsError, match=r"PA_NATS_PASSWORD_FILE: cannot read .*missing"):
+        NatsAuth.from_env({USER_ENV: "pa", PASSWORD_FILE_ENV: str(tmp_path / "missing")})

@@ -11,7 +11,7 @@ from nats.js.api import RetentionPolicy
 from nats.js.errors import APIError
 
 from platform_adapter.transport.nats.access import SetupIdentity
-from platform_adapter.transport.nats.connection import PASSWORD_FILE_ENV, USER_ENV, NatsAuth
+from platform_adapter.transport.nats.connection import PASSWORD_FILE_ENV, USER_ENV, NatsAuth, NatsCredentialsError
 from platform_adapter.transport.nats.deploy import NotASetupIdentity, provision, write_deployment
 from platform_adapter.transport.nats.lease import DEFAULT_TTL_S
 from platform_adapter.transport.nats.provision import PaAccountObjects
@@ -66,7 +66,7 @@ def provision_command(
     try:
         auth = NatsAuth.from_env()
         done = asyncio.run(provision(url, auth, objects))
-    except (NotASetupIdentity, ValueError) as exc:
+    except (NotASetupIdentity, NatsCredentialsError) as exc:
         typer.echo(f"pa: {exc}", err=True)
         raise typer.Exit(2) from None
     except (ConnectionError, APIError, TimeoutError) as exc:

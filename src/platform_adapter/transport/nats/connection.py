@@ -28,6 +28,10 @@ PASSWORD_FILE_ENV = "PA_NATS_PASSWORD_FILE"  # noqa: S105 - a file holding the p
 ErrorCallback = Callable[[Exception], Awaitable[None]]
 
 
+class NatsCredentialsError(ValueError):
+    """The NATS credentials in the environment cannot be used (a password file that cannot be read)."""
+
+
 def imported_jetstream(nc: NatsClient, owner: str = "PA", **options: Any) -> Any:
     """`owner` account's JetStream API as another account imports it (`$JS.<OWNER>.API`, see `access`)."""
     return nc.jetstream(prefix=f"$JS.{owner}.API", **options)
@@ -58,7 +62,9 @@ class NatsAuth:
             try:
                 password = Path(password_file).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ValueError(f"{PASSWORD_FILE_ENV}: cannot read {password_file} ({exc.strerror})") from None
+                raise NatsCredentialsError(
+                    f"{PASSWORD_FILE_ENV}: cannot read {password_file} ({exc.strerror})"
+                ) from None
         return cls(user, password or "")
 
     def env(self) -> dict[str, str]:
