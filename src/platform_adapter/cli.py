@@ -115,5 +115,10 @@ app.command(
 )(probe_command)
 
 
+from platform_adapter.transport.nats.command import nats_app  # noqa: E402 - registered in command order
+
+app.add_typer(nats_app, name="nats")
+
+
 for register in plugins.command_registrars():  # the harness's demo, sim, acceptance, soak, bench, audit
     register(app)

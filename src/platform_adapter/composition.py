@@ -33,13 +33,18 @@ from platform_adapter.operator import FactTap, OperatorSession
 from platform_adapter.telemetry import configure_logging, get_logger, redactor
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.inproc import InProcFactChannel, InProcHealthChannel, InProcIntentChannel
-from platform_adapter.transport.nats.connection import NatsAuth, connect, disconnect
+from platform_adapter.transport.nats.connection import NatsAuth, NatsCredentialsError, connect, disconnect
 from platform_adapter.transport.nats.facts import NatsFactSink
 from platform_adapter.transport.nats.health import NatsHealthSink
-from platform_adapter.transport.nats.intent_store import NatsIntentStore, ensure_ledger_bucket
+from platform_adapter.transport.nats.intent_store import NatsIntentStore, open_ledger_bucket
 from platform_adapter.transport.nats.intents import NatsIntentSource
-from platform_adapter.transport.nats.lease import NatsLease, ensure_lease_bucket
-from platform_adapter.transport.nats.streams import FactStreamConfig, ensure_fact_stream, ensure_health_bucket
+from platform_adapter.transport.nats.lease import NatsLease, open_lease_bucket
+from platform_adapter.transport.nats.streams import (
+    FactStreamConfig,
+    ProvisioningError,
+    open_health_bucket,
+    verify_fact_stream,
+)
 
 _log = get_logger("pa.composition")
 
@@ -135,21 +140,22 @@ async def build_nats_stack(
     rng: random.Random | None = None,
     tap: FactTap | None = None,
 ) -> NatsStack:
-    """Create the facts stream and health bucket if missing, and build (not start) a PA on `nc`.
+    """Check the objects `pa_admin` provisioned (facts stream; health, lease and ledger buckets), build a PA on `nc`.
 
+    The PA creates nothing: ProvisioningError says what is missing and what to run (docs/transport-nats.md §9).
     `tap` (the operator endpoints') sees each batch after JetStream acknowledged it.
     """
     clock = clock or SystemClock()
     js = nc.jetstream()
-    await ensure_fact_stream(js, stream)
-    health_sink = NatsHealthSink(nc, await ensure_health_bucket(js))
+    await verify_fact_stream(js, (stream or FactStreamConfig()).name)
+    health_sink = NatsHealthSink(nc, await open_health_bucket(js))
     health = HealthMonitor(clock, health_sink)
     platform = TradovatePlatform(settings, credentials, health, clock, endpoints=endpoints, rng=rng)
-    facts = NatsFactSink(nc, run_id=platform.run_id)
+    facts = NatsFactSink(nc, run_id=platform.run_id, stream=(stream or FactStreamConfig()).name)
     intents = NatsIntentSource(nc, clock=clock)
     sink = tap.wrap(facts, clock) if tap is not None else facts
     lease = NatsLease(
-        await ensure_lease_bucket(js, settings.lease.ttl_s),
+        await open_lease_bucket(js, settings.lease.ttl_s),
         clock,
         holder=instance_id(platform.run_id),
         key=lease_key(settings, credentials),
@@ -157,7 +163,7 @@ async def build_nats_stack(
         renew_s=settings.lease.renew_s,
         poll_s=settings.lease.poll_s,
     )
-    store = NatsIntentStore(await ensure_ledger_bucket(js, settings.ledger), settings.ledger)
+    store = NatsIntentStore(await open_ledger_bucket(js, settings.ledger), settings.ledger)
     adapter = PlatformAdapter(settings.core(), platform, health, sink, intents, clock, lease=lease, store=store)
     return NatsStack(adapter, platform, facts, health_sink, intents, nc)
 
@@ -351,14 +357,18 @@ async def _run_pa_over_nats(settings: Settings, credentials: Credentials, nats_u
     """The PA alone, publishing facts and health to NATS JetStream and serving intents from it."""
     async with environment_endpoints(settings, credentials) as endpoints:
         with contextlib.suppress(asyncio.CancelledError):
-            await serve_pa_over_nats(
-                settings,
-                credentials,
-                nats_url,
-                endpoints,
-                metrics_port=settings.metrics_port or None,  # 0 = no endpoints
-                reload_credentials=_credentials_loader(settings),
-            )
+            try:
+                await serve_pa_over_nats(
+                    settings,
+                    credentials,
+                    nats_url,
+                    endpoints,
+                    metrics_port=settings.metrics_port or None,  # 0 = no endpoints
+                    reload_credentials=_credentials_loader(settings),
+                )
+            except (ProvisioningError, NatsCredentialsError, ConnectionError) as exc:
+                print(f"pa: NATS: {exc}", file=sys.stderr)
+                return 2
     return 0
 
 

@@ -203,6 +203,7 @@ async def test_losing_the_lease_stops_serving_at_once_lets_in_flight_finish_and_
         platform.release.set()
         assert (await in_flight).status is AckStatus.ACCEPTED  # its request was out: it gets its real ack
         await until(lambda: adapter.role is Role.STANDBY and not adapter.health.speaking)
+        await adapter.health.flushed()
         assert platform.executed == [market("in-flight")]
         down = [s for s in sink.signals if HealthReason.NOT_LEADER in s.reasons]
         assert len(down) == 1

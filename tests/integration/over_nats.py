@@ -1,10 +1,11 @@
-"""The PA and the reference U / Paper / OE over NATS JetStream, in the test process, each module its own NATS user.
+"""The PA and the reference U / Paper / OE over NATS JetStream, in the test process, each module its own account.
 
-A real nats-server runs on 127.0.0.1 (its config, store and log in a temporary directory; stopped by pid).
-The PA connects as `pa` and is built with `build_nats_stack`. U connects as `u` and reads the facts stream
-through `NatsFactConsumer`; OE connects as `oe`, sends intents with `NatsIntentCaller` and follows health
-with `NatsHealthFollower`. Paper relays U's LIVE EventStream to OE in process: the transports under test
-are PA -> U and OE <-> PA (U -> Paper -> OE over NATS is the distributed demo's, tests/transport's).
+A real nats-server runs on 127.0.0.1 (its config, store and log in a temporary directory; stopped by pid), and
+every account is provisioned by its setup identity before any module connects. The PA connects as `pa` and is
+built with `build_nats_stack`. U connects as `u` and reads the facts stream through `NatsFactConsumer` (the PA
+account's durable `u`, through its export); OE connects as `oe`, sends intents with `NatsIntentCaller` and
+follows health with `NatsHealthFollower`. Paper relays U's LIVE EventStream to OE in process: the transports
+under test are PA -> U and OE <-> PA (U -> Paper -> OE over NATS is the distributed demo's, tests/transport's).
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ from platform_adapter.transport.nats import (
     NatsFactConsumer,
     NatsHealthFollower,
     NatsIntentCaller,
+    PaAccountObjects,
     connect,
+    imported_jetstream,
 )
 from platform_adapter.transport.nats.connection import disconnect
-from platform_adapter.transport.nats.subjects import HEALTH_STREAM
 
 # The PA re-publishes its health every 5 s of its ManualClock, which moves only when a test advances it, and
 # a test may advance it by tens of seconds at a time: OE's fail-closed staleness bound (15 s in production,
@@ -98,7 +100,7 @@ class NatsModuleWiring:
     def __init__(self, *, u_js: Any, oe_nc: Any, clock: Clock) -> None:
         self._u_js = u_js
         # The PA stamps its signals with its ManualClock: OE judges their age on the same clock.
-        self._health = NatsHealthFollower(oe_nc.jetstream(), stale_after_s=HEALTH_STALE_AFTER_S, clock=clock)
+        self.health = NatsHealthFollower(oe_nc, stale_after_s=HEALTH_STALE_AFTER_S, clock=clock)
         self.intents: NatsIntentCaller = NatsIntentCaller(oe_nc)
 
     def make_u(self, db: sqlite3.Connection) -> ReferenceU:
@@ -107,13 +109,13 @@ class NatsModuleWiring:
 
     def health_queue(self) -> asyncio.Queue[HealthSignal]:
         """The queue the KV follower fills."""
-        return self._health.queue
+        return self.health.queue
 
     def tasks(self, u: ReferenceU) -> list[Coroutine[Any, Any, None]]:
         """U's consumer of the facts stream, and OE's health follower."""
         assert isinstance(u, StallableU)
         consumer = StallableFactConsumer(self._u_js, u, fetch_timeout_s=U_FETCH_TIMEOUT_S)
-        return [consumer.run(), self._health.run()]
+        return [consumer.run(), self.health.run()]
 
     def drain(self, u: ReferenceU) -> None:
         """Nothing to drain: facts U has not acked stay in the stream."""
@@ -157,16 +159,13 @@ class NatsWiring:
         return self.stream.max_msgs > 0 and (await self.stream_state()).messages >= self.stream.max_msgs
 
 
-async def _until_attached(js: Any, stream: str, what: str) -> None:
-    """Bounded wait until `stream` has a consumer attached (U's durable, OE's KV watch)."""
+async def _until_ready(ready: asyncio.Event, what: str) -> None:
+    """Bounded wait until a module's task says it is ready."""
     try:
         async with asyncio.timeout(SETUP_TIMEOUT_S):
-            while True:
-                if (await js.stream_info(stream)).state.consumer_count >= 1:
-                    return
-                await asyncio.sleep(0.005)  # the module's task is starting: look again shortly
+            await ready.wait()
     except TimeoutError:
-        raise AssertionError(f"{what} not attached to {stream} within {SETUP_TIMEOUT_S}s") from None
+        raise AssertionError(f"{what} not ready within {SETUP_TIMEOUT_S}s") from None
 
 
 @contextlib.asynccontextmanager
@@ -186,6 +185,8 @@ async def over_nats(
         await server.start()
         clients: list[Any] = []
         try:
+            # U's durable comes with the stream: with `interest` retention no fact is published before it exists.
+            await server.provision(PaAccountObjects(facts=config))
 
             async def client(module: Module) -> Any:
                 nc = await connect(server.url, server.auth(module), name=module.value, reconnect_wait_s=0.05)
@@ -195,13 +196,10 @@ async def over_nats(
             pa_nc = await client(Module.PA)
             pa = await build_nats_stack(settings, Credentials(), endpoints, pa_nc, stream=config, clock=clock, rng=rng)
             u_nc, oe_nc = await client(Module.U), await client(Module.OE)
-            wiring = NatsModuleWiring(u_js=u_nc.jetstream(), oe_nc=oe_nc, clock=clock)
+            wiring = NatsModuleWiring(u_js=imported_jetstream(u_nc), oe_nc=oe_nc, clock=clock)
             async with ReferenceSystem(":memory:", wiring=wiring, account_id=account_id) as system:
-                # Both followers attached before the PA publishes anything: with `interest` retention a fact
-                # published while U has no durable consumer is not kept, and OE sees the PA's first signal.
-                pa_js = pa_nc.jetstream()
-                await _until_attached(pa_js, config.name, "U's durable consumer")
-                await _until_attached(pa_js, HEALTH_STREAM, "OE's health watch")
+                # OE follows before the PA publishes anything, so it sees the PA's first signal.
+                await _until_ready(wiring.health.ready, "OE's health follower")
                 stack = NatsPAStack(pa.adapter, pa.platform, wiring.intents, pa)
                 yield NatsWiring(server, stack, system, config)
         finally:

@@ -33,6 +33,7 @@ async def nats_server(tmp_path: Path) -> AsyncIterator[NatsServer]:
         pytest.skip("no nats-server binary")
     server = NatsServer(tmp_path / "nats")
     await server.start()
+    await server.provision()  # as a desk does before the PA starts (docs/transport-nats.md §9)
     try:
         yield server
     finally:

@@ -70,6 +70,7 @@ class Client:
     def __init__(self, lost: LostCancel) -> None:
         self._lost = lost
         self.stream_info = lost.wait
+        self.consumer_info = lost.wait
 
     def jetstream(self, **options: Any) -> Client:
         return self
@@ -80,7 +81,7 @@ class Client:
     async def subscribe(self, *args: Any, **kwargs: Any) -> Subscription:
         return Subscription(self._lost)
 
-    async def pull_subscribe(self, *args: Any, **kwargs: Any) -> Subscription:
+    async def pull_subscribe_bind(self, *args: Any, **kwargs: Any) -> Subscription:
         return Subscription(self._lost)
 
     async def publish(self, *args: Any, **kwargs: Any) -> None:
@@ -90,7 +91,7 @@ class Client:
 async def test_u_s_consumer_stops_though_its_fetch_lost_the_cancellation() -> None:
     lost = LostCancel(outcome=[])  # nats-py's fetch then returns nothing
     client = Client(lost)
-    client.stream_info = _exists  # the stream is there: the wait to lose is the fetch
+    client.consumer_info = _exists  # the durable is there: the wait to lose is the fetch
     consumer = NatsFactConsumer(client, Collected().accept_batch)
     consuming = asyncio.create_task(consumer.run())
 
@@ -146,5 +147,5 @@ async def test_the_fact_sink_reports_a_lost_cancellation_as_a_cancellation_not_a
     assert sink.counters.failures == 0
 
 
-async def _exists(name: str) -> None:
+async def _exists(*names: str) -> None:
     return None

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import pytest
+from nats.js.api import RetentionPolicy
 
 from pa_harness.nats_server import NatsServer
 from platform_adapter.mic import FactEnvelope
@@ -18,7 +20,8 @@ from platform_adapter.transport.nats import (
     Module,
     NatsFactConsumer,
     NatsFactSink,
-    ensure_fact_stream,
+    PaAccountObjects,
+    imported_jetstream,
 )
 from platform_adapter.transport.nats.publisher import PubAck
 from platform_adapter.transport.nats.subjects import (
@@ -29,7 +32,7 @@ from platform_adapter.transport.nats.subjects import (
 )
 
 from .conftest import ConnectAs
-from .envelopes import RUN_ID, facts
+from .envelopes import RUN_ID, fact, facts
 
 
 class Collected:
@@ -58,11 +61,16 @@ async def stream_state(js: Any) -> Any:
     return (await js.stream_info(FACT_STREAM)).state
 
 
-async def consume_all(connect_as: ConnectAs, count: int, *, durable: str = "u") -> Collected:
-    """Everything in the facts stream, read as U through the durable pull consumer."""
+def facts_stream(**limits: Any) -> PaAccountObjects:
+    """The PA account as `pa_admin` provisions it, with these facts stream limits."""
+    return PaAccountObjects(facts=FactStreamConfig(**limits))
+
+
+async def consume_all(connect_as: ConnectAs, count: int) -> Collected:
+    """Everything in the facts stream, read as U through its durable pull consumer (the PA account's export)."""
     u = await connect_as(Module.U)
     collected = Collected()
-    consumer = NatsFactConsumer(u.jetstream(), collected.accept_batch, durable=durable, batch=256, fetch_timeout_s=0.2)
+    consumer = NatsFactConsumer(imported_jetstream(u), collected.accept_batch, batch=256, fetch_timeout_s=0.2)
     task = asyncio.create_task(consumer.run())
     try:
         async with asyncio.timeout(10):
@@ -72,13 +80,10 @@ async def consume_all(connect_as: ConnectAs, count: int, *, durable: str = "u") 
     return collected
 
 
-async def pa_sink(
-    connect_as: ConnectAs, config: FactStreamConfig | None = None, **kwargs: Any
-) -> tuple[Any, NatsFactSink]:
+async def pa_sink(connect_as: ConnectAs, **kwargs: Any) -> tuple[Any, NatsFactSink]:
+    """The PA's sink, as `pa`, on the stream `pa_admin` provisioned; and the PA's JetStream context."""
     pa = await connect_as(Module.PA)
-    js = pa.jetstream()
-    await ensure_fact_stream(js, config)
-    return js, NatsFactSink(pa, **kwargs)
+    return pa.jetstream(), NatsFactSink(pa, **kwargs)
 
 
 async def test_facts_reach_u_in_order_on_subjects_per_kind_and_contract(connect_as: ConnectAs) -> None:
@@ -125,9 +130,11 @@ async def test_a_new_pa_run_does_not_collide_with_the_last_one(connect_as: Conne
     assert state.messages == 40
 
 
-async def test_full_stream_refuses_deliver_raises_and_nothing_is_lost_once_space_frees(connect_as: ConnectAs) -> None:
-    small = FactStreamConfig(max_msgs=20)
-    js, sink = await pa_sink(connect_as, small, window=8)
+@pytest.mark.parametrize("pa_objects", [facts_stream(max_msgs=20)], ids=["max_msgs=20"])
+async def test_full_stream_refuses_deliver_raises_and_nothing_is_lost_once_space_frees(
+    nats_server: NatsServer, connect_as: ConnectAs
+) -> None:
+    js, sink = await pa_sink(connect_as, window=8)
     await sink.deliver(facts(1, 15))
     pending = facts(16, 40)
 
@@ -142,7 +149,7 @@ async def test_full_stream_refuses_deliver_raises_and_nothing_is_lost_once_space
         await sink.deliver(pending)  # still full: the retry fails the same way, stores nothing out of order
     assert (await stream_state(js)).messages == 20
 
-    await ensure_fact_stream(js, FactStreamConfig(max_msgs=100))  # space frees (an operator raises the limit)
+    await nats_server.provision(facts_stream(max_msgs=100))  # space frees (an operator raises the limit)
     await sink.deliver(pending)
 
     state = await stream_state(js)
@@ -162,7 +169,7 @@ async def test_server_crash_mid_stream_deliver_raises_then_every_fact_is_stored_
     js, sink = await pa_sink(connect_as, window=64, ack_timeout_s=0.5, on_ack=on_ack)
     u = await connect_as(Module.U)
     collected = Collected(last_seq=4000)
-    consumer = NatsFactConsumer(u.jetstream(), collected.accept_batch, batch=256, fetch_timeout_s=0.2)
+    consumer = NatsFactConsumer(imported_jetstream(u), collected.accept_batch, batch=256, fetch_timeout_s=0.2)
     consuming = asyncio.create_task(consumer.run())
     batch = facts(1, 4000)
     first = asyncio.create_task(sink.deliver(batch))
@@ -192,10 +199,11 @@ async def test_server_crash_mid_stream_deliver_raises_then_every_fact_is_stored_
     assert collected.first_seen() == list(range(1, 4001))
 
 
+@pytest.mark.parametrize("pa_objects", [facts_stream(duplicate_window_s=0.1)], ids=["dedupe=0.1s"])  # the minimum
 async def test_a_fact_stored_without_its_ack_beyond_the_dedupe_window_is_found_at_the_tail_not_stored_again(
     connect_as: ConnectAs,
 ) -> None:
-    js, sink = await pa_sink(connect_as, FactStreamConfig(duplicate_window_s=0.1))  # the server's minimum
+    js, sink = await pa_sink(connect_as)
     batch = facts(1, 10)
     await sink.deliver(batch[:5])
     # Fact 6 reached the stream but its ack never came back to the PA.
@@ -212,3 +220,105 @@ async def test_a_fact_stored_without_its_ack_beyond_the_dedupe_window_is_found_a
     state = await stream_state(js)
     assert (state.messages, state.last_seq) == (10, 10)
     assert (await consume_all(connect_as, 10)).seqs == list(range(1, 11))
+
+
+def forged_fill(seq: int) -> FactEnvelope:
+    """A fill as a forger would write it: a well-formed envelope carrying the PA's run id and delivery_seq `seq`."""
+    return msgspec.structs.replace(
+        fact(seq), payload=msgspec.Raw(b'{"e":"props","d":{"entityType":"fill","forged":1}}')
+    )
+
+
+async def write_as_intruder(connect_as: ConnectAs, envelope: FactEnvelope, **headers: str) -> None:
+    """Store `envelope` in the facts stream as another writer than the sink (a second `pa` connection).
+
+    Only the PA account may write the stream: this plays whatever could still get there, a compromised identity of
+    the PA's own account, or (in a single-account layout, as the prototype study showed) a reflected delivery.
+    """
+    intruder = (await connect_as(Module.PA)).jetstream()
+    await intruder.publish(fact_subject(envelope), encode(envelope), headers=headers)
+
+
+async def failures_of_three_retries(sink: NatsFactSink, batch: list[FactEnvelope]) -> list[DeliveryFailure]:
+    """What the outbox's first three attempts at `batch` fail with (each must fail)."""
+    failures = []
+    for _ in range(3):
+        with pytest.raises(FactDeliveryError) as refused:
+            await sink.deliver(batch)
+        failures.append(refused.value.failure)
+    return failures
+
+
+@pytest.mark.parametrize(
+    ("forged_seq", "first_failure", "messages"),
+    [
+        # The forged fact takes fact 4's very slot: facts 5 and 6, already in flight, are stored behind it (their
+        # guard names fact 4's id and slot); the first ack after the refused fact 4 shows what holds that slot.
+        (4, DeliveryFailure.FOREIGN_MESSAGE, 6),
+        (5, DeliveryFailure.FOREIGN_MESSAGE, 4),  # fact 5 comes back "duplicate" of the forged message
+        (10, DeliveryFailure.ORDER_GUARD, 4),  # then the tail: fact 10 of this run, which the PA never published
+    ],
+    ids=["next-id", "next-but-one-id", "id-not-yet-in-any-batch"],
+)
+async def test_a_foreign_tail_carrying_one_of_the_pa_s_ids_never_makes_the_sink_skip_a_fact_or_count_it_stored(
+    connect_as: ConnectAs, forged_seq: int, first_failure: DeliveryFailure, messages: int
+) -> None:
+    js, sink = await pa_sink(connect_as, ack_timeout_s=2)
+    await sink.deliver(facts(1, 3))
+    await write_as_intruder(connect_as, forged_fill(forged_seq), **{MSG_ID_HEADER: f"{RUN_ID}-{forged_seq}"})
+
+    failures = await failures_of_three_retries(sink, facts(4, 6))
+
+    # Before these checks the sink skipped the facts up to the forged id as "stored" (or went on after it): U never
+    # saw them, and got the forged fill in their place. Now the sink fails, and stays failed (the PA degraded,
+    # halt required) until an operator has looked at the stream.
+    assert failures == [first_failure, DeliveryFailure.FOREIGN_MESSAGE, DeliveryFailure.FOREIGN_MESSAGE]
+    assert (sink.counters.acked, sink.counters.duplicates) == (3, 0)  # 4..6 never counted as delivered
+    assert (await stream_state(js)).messages == messages
+
+
+async def test_a_duplicate_ack_for_a_message_that_is_not_the_fact_is_a_failure_not_a_delivery(
+    connect_as: ConnectAs,
+) -> None:
+    js, sink = await pa_sink(connect_as, ack_timeout_s=2)
+    await sink.deliver(facts(1, 2))
+    # A forged fact 4 first, then an exact copy of the PA's fact 3 after it: the tail is fact 3 as the PA wrote it,
+    # so the sink goes on from there, and JetStream answers fact 4 with "duplicate" of the forged message.
+    await write_as_intruder(connect_as, forged_fill(4), **{MSG_ID_HEADER: f"{RUN_ID}-4"})
+    await write_as_intruder(connect_as, fact(3), **{MSG_ID_HEADER: f"{RUN_ID}-3"})
+
+    failures = await failures_of_three_retries(sink, facts(3, 5))
+
+    assert failures == [DeliveryFailure.ORDER_GUARD, DeliveryFailure.FOREIGN_MESSAGE, DeliveryFailure.FOREIGN_MESSAGE]
+    assert sink.counters.duplicates == 0  # the duplicate was never counted as the fact
+    assert (await stream_state(js)).messages == 4  # fact 5 was not stored behind it
+
+
+@pytest.mark.parametrize("pa_objects", [PaAccountObjects(facts=FactStreamConfig(retention=RetentionPolicy.INTEREST))])
+async def test_a_duplicate_of_a_fact_u_consumed_and_the_stream_dropped_is_delivered(connect_as: ConnectAs) -> None:
+    js, sink = await pa_sink(connect_as)
+    batch = facts(1, 5)
+    collected = Collected(last_seq=5)
+    u = NatsFactConsumer(imported_jetstream(await connect_as(Module.U)), collected.accept_batch, fetch_timeout_s=0.2)
+    consuming = asyncio.create_task(u.run())
+    try:
+        # Fact 1 reached the stream but its ack never came back; U consumed it, and interest retention dropped it.
+        await js.publish(fact_subject(batch[0]), encode(batch[0]), headers={MSG_ID_HEADER: f"{RUN_ID}-1"})
+        async with asyncio.timeout(5):
+            await u.wait_consumed(1)
+            while (await stream_state(js)).messages:  # noqa: ASYNC110 - the server applies U's ack just after it
+                await asyncio.sleep(0.01)
+
+        # Fact 1 comes back "duplicate" of a message no longer held, which U's ack floor covers: stored. Fact 2 was
+        # sent expecting fact 1 at a new sequence; the retry goes on from fact 1.
+        with pytest.raises(FactDeliveryError) as first:
+            await sink.deliver(batch)
+        assert first.value.failure is DeliveryFailure.ORDER_GUARD
+        await sink.deliver(batch)
+        async with asyncio.timeout(5):
+            await collected.reached.wait()
+    finally:
+        consuming.cancel()
+
+    assert (sink.counters.duplicates, sink.counters.acked) == (1, 4)
+    assert collected.seqs == [1, 2, 3, 4, 5]

@@ -11,11 +11,17 @@ import pytest
 
 from pa_harness.nats_server import NatsServer
 from platform_adapter.mic import HealthReason, HealthSignal, HealthState
-from platform_adapter.mic.codec import decode_health
-from platform_adapter.transport.nats import Module, NatsHealthFollower, NatsHealthSink, ensure_health_bucket
+from platform_adapter.mic.codec import decode_health, encode
+from platform_adapter.transport.nats import (
+    Module,
+    NatsHealthFollower,
+    NatsHealthSink,
+    SetupIdentity,
+    open_health_bucket,
+)
 from platform_adapter.transport.nats.connection import sync_with_server
 from platform_adapter.transport.nats.health_follower import LOCAL_SEQ
-from platform_adapter.transport.nats.subjects import HEALTH_SUBJECT
+from platform_adapter.transport.nats.subjects import HEALTH_STREAM, HEALTH_SUBJECT
 
 from .conftest import ConnectAs
 
@@ -29,9 +35,9 @@ def signal(seq: int, state: HealthState, *, age_s: float = 0.0) -> HealthSignal:
 
 @pytest.fixture
 async def pa_health(connect_as: ConnectAs) -> NatsHealthSink:
-    """The PA's health sink, logged in as `pa`, with the bucket created."""
+    """The PA's health sink, logged in as `pa`, on the bucket `pa_admin` provisioned."""
     pa = await connect_as(Module.PA)
-    return NatsHealthSink(pa, await ensure_health_bucket(pa.jetstream()), kv_timeout_s=0.3)
+    return NatsHealthSink(pa, await open_health_bucket(pa.jetstream()), kv_timeout_s=0.3)
 
 
 @pytest.fixture
@@ -41,8 +47,10 @@ async def follow(connect_as: ConnectAs) -> AsyncIterator[Any]:
 
     async def _follow(stale_after_s: float = 15.0) -> NatsHealthFollower:
         oe = await connect_as(Module.OE)
-        follower = NatsHealthFollower(oe.jetstream(), stale_after_s=stale_after_s, bucket_wait_s=5)
+        follower = NatsHealthFollower(oe, stale_after_s=stale_after_s, bucket_wait_s=5)
         tasks.append(asyncio.create_task(follower.run()))
+        async with asyncio.timeout(5):
+            await follower.ready.wait()
         return follower
 
     yield _follow
@@ -115,7 +123,7 @@ async def test_follower_comes_back_after_a_server_restart(
     nats_server: NatsServer, connect_as: ConnectAs, follow: Any
 ) -> None:
     pa = await connect_as(Module.PA)
-    sink = NatsHealthSink(pa, await ensure_health_bucket(pa.jetstream()))
+    sink = NatsHealthSink(pa, await open_health_bucket(pa.jetstream()))
     follower = await follow(stale_after_s=0.5)
     await sink.publish(signal(1, HealthState.UP))
     assert (await next_signal(follower)).seq == 1
@@ -128,3 +136,27 @@ async def test_follower_comes_back_after_a_server_restart(
     async with asyncio.timeout(10):
         while (seen := await follower.queue.get()).seq != 2:
             assert seen.seq in {1, LOCAL_SEQ}  # meanwhile: the last signal again, or the silence as PA_DOWN
+
+
+async def test_oe_follows_health_without_a_consumer_of_its_own(
+    connect_as: ConnectAs, pa_health: NatsHealthSink, follow: Any
+) -> None:
+    # A KV watch is a consumer, and a consumer's deliver subject can point anywhere: OE may not create one.
+    follower = await follow()
+    await pa_health.publish(signal(1, HealthState.UP))
+    assert (await next_signal(follower)).seq == 1
+
+    admin = (await connect_as(SetupIdentity.PA_ADMIN)).jetstream()
+    assert (await admin.stream_info(HEALTH_STREAM)).state.consumer_count == 0
+
+
+def test_a_signal_older_than_the_newest_is_never_handed_on() -> None:
+    # The bucket can lag the subject by one signal: a poll may return signal 2 after the subject brought 3.
+    follower = NatsHealthFollower(object(), js=object())
+    newest, older = signal(3, HealthState.DOWN), signal(2, HealthState.UP, age_s=0.001)
+
+    assert follower._take(encode(newest)) is True
+    assert follower._take(encode(older)) is False
+    assert follower._take(encode(newest)) is False  # the same signal again (every poll)
+
+    assert [follower.queue.get_nowait() for _ in range(follower.queue.qsize())] == [newest]

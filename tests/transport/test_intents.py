@@ -1,4 +1,8 @@
-"""Intents by request/reply: the handler's ack comes back, malformed input gets a typed failure, only OE gets in."""
+"""Intents by request/reply: the handler's ack comes back, malformed input gets a typed failure, only OE gets in.
+
+Only account OE imports `pa.intents`; the PA executes a message only when the server's `Nats-Request-Info` says it
+crossed over from account OE, whatever the message itself claims.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from platform_adapter.mic import AckReason, AckStatus, Intent, OrderAction, Orde
 from platform_adapter.mic.codec import decode_ack, encode
 from platform_adapter.transport.nats import Module, NatsIntentCaller, NatsIntentSource
 from platform_adapter.transport.nats.connection import sync_with_server
-from platform_adapter.transport.nats.subjects import INTENT_SUBJECT
+from platform_adapter.transport.nats.intents import authenticated_sender
+from platform_adapter.transport.nats.subjects import INTENT_SUBJECT, REQUEST_INFO_HEADER
 
 from .conftest import ConnectAs
 
@@ -32,7 +37,7 @@ def submit(intent_id: str = "i-1") -> SubmitOrder:
 
 
 class RecordingPA:
-    """The PA's intent handler stand-in: records each call and accepts it with an order id."""
+    """The PA's intent handler stand-in: records each call (and the headers it came with), accepts it with an id."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[Intent, str]] = []
@@ -51,10 +56,15 @@ class RecordingPA:
 
 
 @pytest.fixture
-async def serving(connect_as: ConnectAs) -> AsyncIterator[RecordingPA]:
-    """A PA-side intent source serving a RecordingPA, logged in as `pa`."""
+async def source(connect_as: ConnectAs) -> NatsIntentSource:
+    """The PA's intent source, logged in as `pa` (not serving yet)."""
+    return NatsIntentSource(await connect_as(Module.PA))
+
+
+@pytest.fixture
+async def serving(source: NatsIntentSource) -> AsyncIterator[RecordingPA]:
+    """The PA's intent source serving a RecordingPA."""
     pa = RecordingPA()
-    source = NatsIntentSource(await connect_as(Module.PA))
     task = asyncio.create_task(source.serve(pa.handle))
     async with asyncio.timeout(5):
         await source.ready.wait()
@@ -172,3 +182,85 @@ async def test_intents_are_served_again_after_a_server_restart(
             pass  # OE got back before the PA: "no responders", nothing sent; the same intent again is safe
     assert ack.status is AckStatus.ACCEPTED
     assert [intent.intent_id for intent, _ in serving.calls] == ["before", "after"]
+
+
+async def test_oe_cannot_claim_another_account_the_server_says_who_sent_the_intent(
+    connect_as: ConnectAs, source: NatsIntentSource
+) -> None:
+    seen: list[Any] = []
+    served = asyncio.create_task(source.serve(RecordingPA().handle))
+    async with asyncio.timeout(5):
+        await source.ready.wait()
+
+    async def keep(msg: Any) -> None:
+        seen.append(msg)
+
+    # A second subscription of the PA's: a copy of what arrives on the PA's side, headers as the server set them.
+    pa = await connect_as(Module.PA)
+    probe = await pa.subscribe(INTENT_SUBJECT, cb=keep)
+    await sync_with_server(pa)
+    oe = await connect_as(Module.OE)
+
+    forged = {REQUEST_INFO_HEADER: '{"acc":"PA","user":"pa"}'}
+    reply = await oe.request(INTENT_SUBJECT, encode(submit("claims-pa")), timeout=5, headers=forged)
+
+    assert decode_ack(reply.data).status is AckStatus.ACCEPTED
+    sender, _ = authenticated_sender(seen[0])
+    assert sender is not None and (sender.account, sender.user) == ("OE", "oe")  # the server replaced the header
+    await probe.unsubscribe()
+    served.cancel()
+
+
+class Message:
+    """A message on `pa.intents` as nats-py hands it over, built by hand: what no server in the accounts layout
+    delivers, but a single-account server did (a reflected pull delivery, a push consumer delivering there)."""
+
+    def __init__(self, *, reply: str, headers: dict[str, str] | None, subject: str = INTENT_SUBJECT) -> None:
+        self.subject = subject
+        self.reply = reply
+        self.headers = headers
+        self.data = encode(submit("reflected"))
+        self.responded: list[bytes] = []
+
+    async def respond(self, data: bytes) -> None:
+        self.responded.append(data)
+
+
+OE_INFO = '{"acc":"OE","user":"oe"}'
+
+
+@pytest.mark.parametrize(
+    ("reply", "headers"),
+    [
+        ("_INBOX_oe.x.1", None),  # same-account request: no server-set identity
+        ("$JS.ACK.U_EVENTS.paper.1.2.2.0.0", None),  # a pull delivery reflected onto pa.intents
+        ("", {REQUEST_INFO_HEADER: OE_INFO}),  # no reply: not a request
+        ("_INBOX_oe.x.1", {REQUEST_INFO_HEADER: OE_INFO}),  # identity header, but no cross-account reply mapping
+        ("_R_.abc.def", {REQUEST_INFO_HEADER: '{"acc":"U","user":"u"}'}),  # from another account than OE
+        ("_R_.abc.def", {REQUEST_INFO_HEADER: "not json"}),
+    ],
+    ids=["same-account", "reflected-delivery", "no-reply", "reply-not-mapped", "account-u", "header-not-json"],
+)
+async def test_an_intent_the_server_does_not_vouch_for_as_oe_s_is_neither_executed_nor_answered(
+    reply: str, headers: dict[str, str] | None
+) -> None:
+    pa = RecordingPA()
+    source = NatsIntentSource(object())
+    msg = Message(reply=reply, headers=headers)
+
+    await source._answer(pa.handle, msg)
+
+    assert pa.calls == []
+    assert msg.responded == []  # an answer would go where the sender chose
+    assert source.refused_senders == 1
+
+
+async def test_an_intent_from_account_oe_is_executed_as_oe_s() -> None:
+    pa = RecordingPA()
+    source = NatsIntentSource(object())
+    msg = Message(reply="_R_.abc.def", headers={REQUEST_INFO_HEADER: OE_INFO})
+
+    await source._answer(pa.handle, msg)
+
+    assert pa.calls == [(submit("reflected"), OE_IDENTITY)]
+    assert decode_ack(msg.responded[0]).status is AckStatus.ACCEPTED

@@ -1,4 +1,7 @@
-"""The NATS lease and intent store, over a real nats-server as the `pa` user (two PA instances = two clients)."""
+"""The NATS lease and intent store, over a real nats-server as the `pa` user (two PA instances = two clients).
+
+`pa_admin` provisions both buckets; every PA instance, active or standby, opens them as `pa` and checks their bounds.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,15 @@ from collections.abc import Callable
 
 import pytest
 
+from pa_harness.nats_server import NatsServer
 from platform_adapter.core.clock import ManualClock, SystemClock
 from platform_adapter.core.intent_store import LedgerEntry
 from platform_adapter.core.lease import LeaseLost
 from platform_adapter.core.settings import LedgerSettings
 from platform_adapter.mic import AckStatus, ReceiptAck
-from platform_adapter.transport.nats import Module
-from platform_adapter.transport.nats.intent_store import NatsIntentStore, ensure_ledger_bucket
-from platform_adapter.transport.nats.lease import NatsLease, ensure_lease_bucket
+from platform_adapter.transport.nats import Module, PaAccountObjects, ProvisioningError
+from platform_adapter.transport.nats.intent_store import NatsIntentStore, open_ledger_bucket
+from platform_adapter.transport.nats.lease import NatsLease, open_lease_bucket
 
 from .conftest import ConnectAs
 
@@ -29,8 +33,8 @@ async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
 async def test_one_holder_at_a_time_and_the_next_epoch_is_greater(connect_as: ConnectAs) -> None:
     first_nc, second_nc = await connect_as(Module.PA), await connect_as(Module.PA)
     clock = ManualClock()
-    first = NatsLease(await ensure_lease_bucket(first_nc.jetstream(), 3.0), clock, holder="a")
-    second = NatsLease(await ensure_lease_bucket(second_nc.jetstream(), 3.0), clock, holder="b")
+    first = NatsLease(await open_lease_bucket(first_nc.jetstream(), 3.0), clock, holder="a")
+    second = NatsLease(await open_lease_bucket(second_nc.jetstream(), 3.0), clock, holder="b")
     epoch = await first.acquire()
     standby = asyncio.create_task(second.acquire())
     for attempt in range(1, 4):  # each poll asks the server again, and is refused, then sleeps
@@ -44,14 +48,15 @@ async def test_one_holder_at_a_time_and_the_next_epoch_is_greater(connect_as: Co
     await second.release()
 
 
+@pytest.mark.parametrize("pa_objects", [PaAccountObjects(lease_ttl_s=1.0)], ids=["ttl=1s"])
 async def test_a_dead_holder_s_lease_lapses_by_its_ttl_and_a_standby_takes_over(connect_as: ConnectAs) -> None:
     holder_nc, standby_nc = await connect_as(Module.PA), await connect_as(Module.PA)
     ttl_s = 1.0
     holder = NatsLease(
-        await ensure_lease_bucket(holder_nc.jetstream(), ttl_s), SystemClock(), holder="dead", ttl_s=ttl_s, renew_s=0.25
+        await open_lease_bucket(holder_nc.jetstream(), ttl_s), SystemClock(), holder="dead", ttl_s=ttl_s, renew_s=0.25
     )
     standby = NatsLease(
-        await ensure_lease_bucket(standby_nc.jetstream(), ttl_s),
+        await open_lease_bucket(standby_nc.jetstream(), ttl_s),
         SystemClock(),
         holder="standby",
         ttl_s=ttl_s,
@@ -72,8 +77,8 @@ async def test_a_dead_holder_s_lease_lapses_by_its_ttl_and_a_standby_takes_over(
 
 async def test_an_intent_id_is_claimed_once_across_instances_and_kept(connect_as: ConnectAs) -> None:
     retention = LedgerSettings()
-    one = NatsIntentStore(await ensure_ledger_bucket((await connect_as(Module.PA)).jetstream(), retention))
-    other = NatsIntentStore(await ensure_ledger_bucket((await connect_as(Module.PA)).jetstream(), retention))
+    one = NatsIntentStore(await open_ledger_bucket((await connect_as(Module.PA)).jetstream(), retention))
+    other = NatsIntentStore(await open_ledger_bucket((await connect_as(Module.PA)).jetstream(), retention))
     first = LedgerEntry(intent_id="oe-1/ü", fingerprint="a" * 64, received_ts=1)
     assert await one.claim(first) is None
     assert await other.claim(LedgerEntry(intent_id="oe-1/ü", fingerprint="b" * 64, received_ts=2)) == first
@@ -89,3 +94,20 @@ async def test_an_intent_id_is_claimed_once_across_instances_and_kept(connect_as
     )
     assert [e.intent_id for e in await other.open_entries()] == ["oe-1/ü"]
     assert await other.get("missing") is None
+
+
+async def test_a_pa_instance_refuses_buckets_provisioned_with_other_bounds_than_its_own(
+    nats_server: NatsServer, connect_as: ConnectAs
+) -> None:
+    # The key's expiry is the bucket's TTL, and the ledger's prune keeps open entries within its bounds: a PA
+    # holding the lease with another TTL in mind, or pruning for other bounds, would be wrong without noticing.
+    js = (await connect_as(Module.PA)).jetstream()
+
+    with pytest.raises(ProvisioningError, match=r"TTL 3\.0 s \(needs 10\.0 s\)"):
+        await open_lease_bucket(js, 10.0)
+    with pytest.raises(ProvisioningError, match="keeps 100000 entries"):
+        await open_ledger_bucket(js, LedgerSettings(max_entries=5))
+
+    await nats_server.provision(PaAccountObjects(lease_ttl_s=10.0, ledger=LedgerSettings(max_entries=5)))
+    await open_lease_bucket(js, 10.0)
+    await open_ledger_bucket(js, LedgerSettings(max_entries=5))

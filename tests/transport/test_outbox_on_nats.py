@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from pa_harness.nats_server import NatsServer
 from platform_adapter.config import OutboxSettings
 from platform_adapter.core.clock import SystemClock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.core.outbox import Outbox
 from platform_adapter.mic import HealthReason, HealthSignal, HealthState
-from platform_adapter.transport.nats import FactStreamConfig, Module, NatsFactSink, ensure_fact_stream
+from platform_adapter.transport.nats import FactStreamConfig, Module, NatsFactSink, PaAccountObjects
 from platform_adapter.transport.nats.subjects import FACT_STREAM
 
 from .conftest import ConnectAs
@@ -38,10 +41,12 @@ class HealthSeen:
         return self.signals[-1]
 
 
-async def test_full_stream_makes_the_outbox_escalate_and_no_fact_is_lost(connect_as: ConnectAs) -> None:
+@pytest.mark.parametrize("pa_objects", [PaAccountObjects(facts=FactStreamConfig(max_msgs=10))], ids=["max_msgs=10"])
+async def test_full_stream_makes_the_outbox_escalate_and_no_fact_is_lost(
+    nats_server: NatsServer, connect_as: ConnectAs
+) -> None:
     pa = await connect_as(Module.PA)
     js = pa.jetstream()
-    await ensure_fact_stream(js, FactStreamConfig(max_msgs=10))
     clock = SystemClock()
     seen = HealthSeen()
     health = HealthMonitor(clock, seen)
@@ -57,7 +62,7 @@ async def test_full_stream_makes_the_outbox_escalate_and_no_fact_is_lost(connect
         assert outbox.depth == 30  # a raise keeps the whole batch; the sink's retry skips the 10 already stored
         assert outbox.counters.sink_failures >= 1
 
-        await ensure_fact_stream(js, FactStreamConfig(max_msgs=1000))  # space frees
+        await nats_server.provision(PaAccountObjects(facts=FactStreamConfig(max_msgs=1000)))  # space frees
         async with asyncio.timeout(10):
             await outbox.drained()
         await seen.wait_for(HealthState.UP)

@@ -69,7 +69,7 @@ class PlatformAdapter:
         self.main_task: asyncio.Task[None] | None = None
         self.intents.refuse(AckReason.PA_DOWN, "the PA is starting")  # until its first tenure begins
         if lease is not None:
-            health.speaking = False  # silent towards OE until it holds the lease
+            health.mute()  # silent towards OE until it holds the lease
         # Nothing is connected yet: OE must not see PA_UP until the platform side clears this.
         health.raise_condition(STARTUP_KEY, HealthReason.CONNECTING, HealthState.DEGRADED, detail="the PA is starting")
 
@@ -106,13 +106,13 @@ class PlatformAdapter:
             AckReason.NOT_LEADER, "this PA instance is a standby: another one holds the account's lease"
         )
         if self.lease is not None:
+            self.health.mute()  # first: the active instance speaks to OE, not this one (what is queued still goes)
             self.health.raise_condition(
                 LEASE_KEY,
                 HealthReason.NOT_LEADER,
                 HealthState.DOWN,
                 detail=f"standby ({self.lease.holder}): waiting for the account's lease",
             )
-            self.health.speaking = False  # the active instance speaks to OE, not this one
 
     async def _serve(self, epoch: int | None) -> None:
         self.lease_epoch = epoch
@@ -120,7 +120,7 @@ class PlatformAdapter:
         await self.ledger.load(self.clock.now_ns())
         self.health.lease_epoch = epoch
         self.health.clear(LEASE_KEY)
-        self.health.speaking = True
+        self.health.speak()
         self.intents.serve_as(epoch, self.platform.run_id)
         self.role = Role.ACTIVE
         _log.info("tenure_started", lease_epoch=epoch, run_id=self.platform.run_id, tenure=self.tenures)
@@ -147,8 +147,7 @@ class PlatformAdapter:
             HealthState.DOWN,
             detail=f"lost the account's lease ({why}): stopped serving; standing by",
         )
-        # This last signal goes out with the deposed epoch (OE keeps the greatest epoch); then silence.
-        self.health.flush_then_mute()
+        # This last signal goes out with the deposed epoch (OE keeps the greatest epoch); standing by mutes the rest.
 
     # -- the graceful stop --------------------------------------------------------------------------------
 

@@ -49,7 +49,6 @@ class HealthMonitor:
         self.speaking = True
         self.lease_epoch: int | None = None
         self.muted = 0  # signals not published while not speaking
-        self._mute_after_flush = False
         self._publishing = False
         self._idle = asyncio.Event()
         self._current = self._compute(since=clock.now_ns())
@@ -89,10 +88,15 @@ class HealthMonitor:
         if self._conditions.pop(key, None) is not None:
             self._update()
 
-    def flush_then_mute(self) -> None:
-        """Publish what is pending (the last words of a deposed instance), then stop speaking to OE."""
-        self._mute_after_flush = True
-        self._wakeup.set()
+    def speak(self) -> None:
+        """Speak to OE again (this instance now holds the lease): the current signal goes out at once."""
+        if not self.speaking:
+            self.speaking = True
+            self._enqueue(self._current)
+
+    def mute(self) -> None:
+        """Stop speaking to OE: nothing more is queued for the sink (the state is still kept and logged)."""
+        self.speaking = False
 
     async def flushed(self) -> None:
         """Wait until every pending signal has been handed to the sink."""
@@ -143,6 +147,9 @@ class HealthMonitor:
         )
 
     def _enqueue(self, signal: HealthSignal) -> None:
+        if not self.speaking:  # decided when the signal is made, not when it is sent: a muted one never goes out
+            self.muted += 1
+            return
         self._pending.append(signal)
         self._wakeup.set()
 
@@ -159,8 +166,6 @@ class HealthMonitor:
                 while self._pending:
                     await self._publish(self._pending.popleft())
                 self._publishing = False
-                if self._mute_after_flush:
-                    self.speaking, self._mute_after_flush = False, False
                 self._idle.set()
         finally:
             periodic.cancel()
@@ -181,8 +186,5 @@ class HealthMonitor:
             detail=signal.detail,
             lease_epoch=self.lease_epoch,
         )
-        if not self.speaking:
-            self.muted += 1
-            return
         self.published.append(stamped)
         await self._sink.publish(stamped)

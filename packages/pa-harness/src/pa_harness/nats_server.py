@@ -1,4 +1,8 @@
-"""A nats-server child process for tests and demos: loopback, a free port, JetStream, one user per module."""
+"""A nats-server child process for tests and demos: loopback, a free port, JetStream, one account per module.
+
+`start` runs the server with the configuration `access` generates; `provision` then creates every account's
+JetStream objects as that account's setup identity, as a desk's `pa nats provision` does, before any module runs.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,16 @@ from pathlib import Path
 from types import TracebackType
 
 from pa_harness.process import ChildProcess
-from platform_adapter.transport.nats.access import Module, ServerConfig, generate_passwords, module_auth
-from platform_adapter.transport.nats.connection import NatsAuth
+from platform_adapter.transport.nats.access import (
+    Identity,
+    ServerConfig,
+    SetupIdentity,
+    generate_passwords,
+    module_auth,
+)
+from platform_adapter.transport.nats.connection import NatsAuth, connect, disconnect
+from platform_adapter.transport.nats.provision import PaAccountObjects, provision_account
+from platform_adapter.transport.nats.streams import Provisioned
 
 HOST = "127.0.0.1"
 
@@ -51,7 +63,7 @@ class NatsServer:
     def __init__(
         self,
         workdir: Path,
-        passwords: Mapping[Module, str] | None = None,
+        passwords: Mapping[Identity, str] | None = None,
         *,
         binary: Path | None = None,
         port: int = 0,
@@ -67,7 +79,7 @@ class NatsServer:
         self.config_path = workdir / "nats-server.conf"
         self._process = ChildProcess(
             "nats-server",
-            # The config file is complete (listener, JetStream store, users): the same file runs a real server.
+            # The config file is complete (listener, JetStream store, accounts): the same file runs a real server.
             [str(self.binary), "-c", str(self.config_path)],
             workdir / "nats-server.log",
         )
@@ -90,9 +102,20 @@ class NatsServer:
         """True while the server process is alive."""
         return self._process.running
 
-    def auth(self, module: Module) -> NatsAuth:
-        """The credentials of one module's user on this server."""
-        return module_auth(self.passwords, module)
+    def auth(self, who: Identity) -> NatsAuth:
+        """The credentials of one identity (a module's user, or an account's setup identity) on this server."""
+        return module_auth(self.passwords, who)
+
+    async def provision(self, objects: PaAccountObjects | None = None) -> list[tuple[str, Provisioned]]:
+        """Create (or bring to `objects`) every account's JetStream objects, each as its account's setup identity."""
+        done: list[tuple[str, Provisioned]] = []
+        for setup in SetupIdentity:
+            client = await connect(self.url, self.auth(setup), name=setup.value, first_connect_deadline_s=5.0)
+            try:
+                done.extend(await provision_account(client.jetstream(), setup, objects))
+            finally:
+                await disconnect(client)
+        return done
 
     async def start(self, timeout_s: float = 10.0) -> None:
         """Start (or restart) the server and return once it accepts client connections."""

@@ -1,8 +1,8 @@
 """Connecting a module to NATS as its own user: credentials from the environment, a private inbox prefix.
 
-Each module connects as its own NATS user (`pa`, `u`, `paper`, `oe`); the server's subject permissions are
-what authenticates a module (see `access`). Replies come back on `_INBOX.<user>.>`, the only inboxes that
-user may subscribe to, so no module can read another module's replies.
+Each module connects as its own NATS user (`pa`, `u`, `paper`, `oe`), in an account of its own (see `access`).
+Replies come back on `_INBOX_<user>.>`, the only inboxes that user may subscribe to; a reply subject a module
+chooses stays inside its own account, so no module can read, or write into, another module's replies.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -21,8 +23,23 @@ _log = get_logger("pa.nats")
 
 USER_ENV = "PA_NATS_USER"
 PASSWORD_ENV = "PA_NATS_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+PASSWORD_FILE_ENV = "PA_NATS_PASSWORD_FILE"  # noqa: S105 - a file holding the password, for secret mounts
 
 ErrorCallback = Callable[[Exception], Awaitable[None]]
+
+
+class NatsCredentialsError(ValueError):
+    """The NATS credentials in the environment cannot be used (a password file that cannot be read)."""
+
+
+def imported_jetstream(nc: NatsClient, owner: str = "PA", **options: Any) -> Any:
+    """`owner` account's JetStream API as another account imports it (`$JS.<OWNER>.API`, see `access`)."""
+    return nc.jetstream(prefix=f"$JS.{owner}.API", **options)
+
+
+def inbox_prefix(user: str) -> str:
+    """`_INBOX_<user>`: one token of its own per user, so no wildcard grant on `_INBOX.>` could ever cover it."""
+    return f"_INBOX_{user}"
 
 
 @dataclass(frozen=True)
@@ -34,12 +51,21 @@ class NatsAuth:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NatsAuth | None:
-        """`PA_NATS_USER` / `PA_NATS_PASSWORD`, or None when no user is set (an open server)."""
+        """`PA_NATS_USER` and `PA_NATS_PASSWORD` (or `PA_NATS_PASSWORD_FILE`); None when no user is set."""
         env = os.environ if environ is None else environ
         user = env.get(USER_ENV)
         if not user:
             return None
-        return cls(user, env.get(PASSWORD_ENV, ""))
+        password = env.get(PASSWORD_ENV)
+        password_file = env.get(PASSWORD_FILE_ENV)
+        if password is None and password_file:
+            try:
+                password = Path(password_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise NatsCredentialsError(
+                    f"{PASSWORD_FILE_ENV}: cannot read {password_file} ({exc.strerror})"
+                ) from None
+        return cls(user, password or "")
 
     def env(self) -> dict[str, str]:
         """The environment variables that hand these credentials to a child process (never its argv)."""
@@ -47,8 +73,8 @@ class NatsAuth:
 
     @property
     def inbox_prefix(self) -> str:
-        """`_INBOX.<user>`: where this user's request replies and JetStream acks arrive."""
-        return f"_INBOX.{self.user}"
+        """`_INBOX_<user>`: where this user's request replies and JetStream acks arrive."""
+        return inbox_prefix(self.user)
 
 
 async def connect(

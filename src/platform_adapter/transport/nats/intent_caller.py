@@ -40,8 +40,8 @@ class NatsIntentCaller:
 
     async def call(self, intent: Intent, sender: str = OE_IDENTITY) -> ReceiptAck:
         """Send one intent and return the PA's ack, or a local `failed` / `unknown` ack (never raises)."""
-        # `sender` is not sent: the identity is the NATS user this connection authenticated as, and the
-        # server refuses `pa.intents` to every user but `oe`.
+        # `sender` is not sent: the server stamps the request with this connection's account (only account OE
+        # imports `pa.intents`), and the PA executes nothing the server does not say came from OE.
         sent_ts = self._clock.now_ns()
         try:
             reply = await self._nc.request(self._subject, encode(intent), timeout=self._timeout_s)

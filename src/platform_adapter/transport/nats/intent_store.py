@@ -14,11 +14,18 @@ import asyncio
 from typing import Any
 
 import msgspec
-from nats.js.api import DiscardPolicy, StorageType
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.api import DiscardPolicy, KeyValueConfig, StorageType
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
 from platform_adapter.core.intent_store import LedgerEntry
 from platform_adapter.core.settings import LedgerSettings
+from platform_adapter.transport.nats.streams import (
+    PROVISION_HINT,
+    Provisioned,
+    ProvisioningError,
+    ensure_bucket,
+    open_bucket,
+)
 from platform_adapter.transport.nats.subjects import LEDGER_BUCKET, LEDGER_STREAM
 
 _encode = msgspec.json.encode
@@ -30,18 +37,34 @@ def ledger_key(intent_id: str) -> str:
     return intent_id.encode("utf-8").hex()
 
 
-async def ensure_ledger_bucket(js: Any, retention: LedgerSettings) -> Any:
-    """The ledger bucket, created if missing, with the retention bounds on its stream."""
-    try:
-        return await js.key_value(LEDGER_BUCKET)
-    except BucketNotFoundError:
-        kv = await js.create_key_value(
-            bucket=LEDGER_BUCKET, history=1, ttl=retention.max_age_s, storage=StorageType.FILE
-        )
+async def provision_ledger_bucket(js: Any, retention: LedgerSettings) -> Provisioned:
+    """Create the ledger bucket, or bring its retention bounds to `retention` (as `pa_admin`: the PA only opens it)."""
+    config = KeyValueConfig(
+        bucket=LEDGER_BUCKET, history=1, ttl=retention.max_age_s, storage=StorageType.FILE, direct=True
+    )
+    done = await ensure_bucket(js, config)
     info = await js.stream_info(LEDGER_STREAM)
-    info.config.max_msgs = retention.max_entries
-    info.config.discard = DiscardPolicy.OLD
-    await js.update_stream(info.config)
+    if (info.config.max_msgs, info.config.discard) != (retention.max_entries, DiscardPolicy.OLD):
+        info.config.max_msgs = retention.max_entries
+        info.config.discard = DiscardPolicy.OLD
+        await js.update_stream(info.config)
+        done = Provisioned.CREATED if done is Provisioned.CREATED else Provisioned.UPDATED
+    return done
+
+
+async def open_ledger_bucket(js: Any, retention: LedgerSettings) -> Any:
+    """The provisioned ledger bucket, as every PA instance opens it; ProvisioningError unless its bounds match.
+
+    `prune` keeps open entries fresh within half of `max_age_s`: a bucket that ages or counts entries out on
+    other bounds could drop an open entry, and the same intent id could then be placed twice.
+    """
+    kv = await open_bucket(js, LEDGER_BUCKET, "the intent ledger bucket", ttl_s=retention.max_age_s)
+    config = (await js.stream_info(LEDGER_STREAM)).config
+    if config.max_msgs != retention.max_entries:
+        raise ProvisioningError(
+            f"the intent ledger bucket ({LEDGER_BUCKET}) keeps {config.max_msgs} entries, the PA's retention says "
+            f"{retention.max_entries}: {PROVISION_HINT}"
+        )
     return kv
 
 

@@ -1,15 +1,18 @@
 """`NatsIntentSource`: the PA's IntentSource on NATS: core request/reply on `pa.intents`, the ack as reply.
 
-The sender identity comes from the server, not from the message: per-module users with subject
-permissions let only the `oe` user publish on `pa.intents` (see `access`), so every message that arrives
-on it was authenticated as OE's and is handed to the handler as `OE_IDENTITY`. Another module's publish
-is refused by the server and never arrives here.
+The sender identity comes from the server, never from the message: `pa.intents` is a service the PA account
+exports to account OE only (see `access`), and on every request that crosses into the PA account the server
+sets the `Nats-Request-Info` header to the requester's account (a header of that name sent by a client is
+replaced), and maps the reply subject to `_R_.…`, which routes back into the requester's account only. An
+intent is executed, and answered, only when both say "from account OE". Anything else on the subject is not
+executed and not answered (an answer would go where the sender chose), only logged and counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -22,17 +25,55 @@ from platform_adapter.mic.codec import MAX_INTENT_SIZE, DecodeError, decode_inte
 from platform_adapter.telemetry import get_logger
 from platform_adapter.transport.nats.cancellation import raise_if_cancelling
 from platform_adapter.transport.nats.connection import sync_with_server
-from platform_adapter.transport.nats.subjects import INTENT_QUEUE_GROUP, INTENT_SUBJECT
+from platform_adapter.transport.nats.subjects import (
+    INTENT_QUEUE_GROUP,
+    INTENT_SUBJECT,
+    REQUEST_INFO_HEADER,
+    RESPONSE_REPLY_PREFIX,
+)
 
 _log = get_logger("pa.nats.intents")
 _FIELD_IN_ERROR = re.compile(r"at `\$\.([A-Za-z_]\w*)")
+OE_ACCOUNT = "OE"  # the account `access` exports `pa.intents` to
 
 
 class _IntentId(msgspec.Struct):
     intent_id: Any = None
 
 
+class _RequestInfo(msgspec.Struct):
+    acc: str = ""
+    user: str = ""
+
+
 _INTENT_ID = msgspec.json.Decoder(_IntentId)
+_REQUEST_INFO = msgspec.json.Decoder(_RequestInfo)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a message on `pa.intents`, as the server says: its account and user (empty when unknown)."""
+
+    account: str
+    user: str
+
+
+def authenticated_sender(msg: Any, subject: str = INTENT_SUBJECT) -> tuple[Sender | None, str]:
+    """The sender of a request the server carried across from another account, or None and why not."""
+    if msg.subject != subject:
+        return None, f"subject {msg.subject!r} is not {subject!r}"
+    if not msg.reply:
+        return None, "no reply subject: not a request (OE could never learn the ack)"
+    if not msg.reply.startswith(RESPONSE_REPLY_PREFIX):
+        return None, f"reply {msg.reply!r} was not mapped by a service import: the sender is not in another account"
+    raw = (msg.headers or {}).get(REQUEST_INFO_HEADER)
+    if raw is None:
+        return None, f"no {REQUEST_INFO_HEADER} header (the server sets it on every cross-account request)"
+    try:
+        info = _REQUEST_INFO.decode(raw)
+    except msgspec.DecodeError:
+        return None, f"{REQUEST_INFO_HEADER} is not the server's JSON"
+    return Sender(info.acc, info.user), ""
 
 
 class NatsIntentSource:
@@ -53,7 +94,7 @@ class NatsIntentSource:
         self._tasks: set[asyncio.Task[None]] = set()
         self.served = 0
         self.malformed = 0
-        self.without_reply = 0
+        self.refused_senders = 0  # messages not from account OE: not executed, not answered
         self.ready = asyncio.Event()  # set once the subscription is registered with the server
 
     async def serve(self, handler: IntentHandler) -> None:
@@ -87,10 +128,16 @@ class NatsIntentSource:
 
     async def _answer(self, handler: IntentHandler, msg: Any) -> None:
         received_ts = self._clock.now_ns()
-        if not msg.reply:
-            # Not a call: OE could never learn the ack, so nothing is executed.
-            self.without_reply += 1
-            _log.warning("intent_without_reply", subject=msg.subject, size=len(msg.data))
+        sender, why = authenticated_sender(msg, self._subject)
+        if sender is None or sender.account != OE_ACCOUNT:
+            self.refused_senders += 1
+            _log.error(
+                "intent_sender_refused",
+                why=why or f"sent from account {sender.account if sender else '?'!r}, not {OE_ACCOUNT!r}",
+                user=sender.user if sender else None,
+                subject=msg.subject,
+                size=len(msg.data),
+            )
             return
         try:
             intent: Intent = decode_intent(msg.data)
@@ -100,7 +147,7 @@ class NatsIntentSource:
             _log.warning("intent_malformed", intent_id=ack.intent_id, detail=ack.detail)
         else:
             try:
-                ack = await handler(intent, OE_IDENTITY)  # the server admitted only OE to this subject
+                ack = await handler(intent, OE_IDENTITY)  # the server says: account OE
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the handler never raises by contract; if it does, the outcome is unknown

@@ -12,23 +12,34 @@ import asyncio
 from typing import Any
 
 from nats.errors import Error as NatsError
-from nats.js.api import StorageType
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.errors import KeyWrongLastSequenceError
 
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.lease import LeaseLost
 from platform_adapter.telemetry import get_logger
+from platform_adapter.transport.nats.streams import Provisioned, ensure_bucket, open_bucket
 from platform_adapter.transport.nats.subjects import LEASE_BUCKET
 
 _log = get_logger("pa.nats.lease")
 
+DEFAULT_TTL_S = 3.0
 
-async def ensure_lease_bucket(js: Any, ttl_s: float) -> Any:
-    """The lease bucket (history 1, every key expiring `ttl_s` after its last write), created if missing."""
-    try:
-        return await js.key_value(LEASE_BUCKET)
-    except BucketNotFoundError:
-        return await js.create_key_value(bucket=LEASE_BUCKET, history=1, ttl=ttl_s, storage=StorageType.FILE)
+
+def lease_bucket_config(ttl_s: float = DEFAULT_TTL_S) -> KeyValueConfig:
+    """The lease bucket: history 1, every key expiring `ttl_s` after its last write, direct reads."""
+    return KeyValueConfig(bucket=LEASE_BUCKET, history=1, ttl=ttl_s, storage=StorageType.FILE, direct=True)
+
+
+async def provision_lease_bucket(js: Any, ttl_s: float = DEFAULT_TTL_S) -> Provisioned:
+    """Create the lease bucket, or bring its TTL to `ttl_s` (as `pa_admin`: the PA only opens it)."""
+    return await ensure_bucket(js, lease_bucket_config(ttl_s))
+
+
+async def open_lease_bucket(js: Any, ttl_s: float = DEFAULT_TTL_S) -> Any:
+    """The provisioned lease bucket, as every PA instance opens it; ProvisioningError unless its TTL is `ttl_s`."""
+    # The key's expiry is the bucket's TTL: a lease held with another TTL in mind would lapse early or late.
+    return await open_bucket(js, LEASE_BUCKET, "the lease bucket", ttl_s=ttl_s)
 
 
 class NatsLease:
@@ -41,7 +52,7 @@ class NatsLease:
         *,
         holder: str,
         key: str = "pa",
-        ttl_s: float = 3.0,
+        ttl_s: float = DEFAULT_TTL_S,
         renew_s: float = 1.0,
         poll_s: float = 0.25,
     ) -> None:

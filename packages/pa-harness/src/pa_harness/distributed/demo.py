@@ -21,7 +21,7 @@ from pa_harness.process import ChildProcess
 from pa_harness.reference.audit import audit_trail, render_audit
 from platform_adapter.config import Settings
 from platform_adapter.transport.nats.access import Module
-from platform_adapter.transport.nats.connection import PASSWORD_ENV, USER_ENV
+from platform_adapter.transport.nats.connection import PASSWORD_ENV, PASSWORD_FILE_ENV, USER_ENV
 from tradovate_sim import SimConfig
 
 NODE = "pa_harness.distributed.node"
@@ -86,7 +86,9 @@ async def demo_distributed(
     code = 1
     try:
         await server.start()
-        echo(f"  nats-server  pid {server.pid}  {url}  (users pa, u, paper, oe; config {server.config_path})")
+        echo(f"  nats-server  pid {server.pid}  {url}  (accounts PA, U, PAPER, OE; config {server.config_path})")
+        provisioned = await server.provision()  # as pa_admin, u_admin, paper_admin: before any module starts
+        echo(f"  provisioned  {', '.join(name for name, _ in provisioned)}")
         sim.start()
         await _wait_listening(sim, (sim_port, md_port), timeout_s=20.0)
         for child in (u, paper, pa, oe):
@@ -114,7 +116,7 @@ def _fresh_dir(out_dir: Path) -> None:
 
 
 def _base_env(config_path: Path | None, endpoints: tuple[str, str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (USER_ENV, PASSWORD_ENV)}
+    env = {k: v for k, v in os.environ.items() if k not in (USER_ENV, PASSWORD_ENV, PASSWORD_FILE_ENV)}
     env["PYTHONUNBUFFERED"] = "1"
     if config_path is not None:
         env["PA_CONFIG"] = str(config_path)
@@ -150,7 +152,7 @@ def _report(result_file: Path, out_dir: Path, code: int, echo: Callable[[str], N
         echo("demo failed")
         return 1
     result = json.loads(result_file.read_text(encoding="utf-8"))
-    echo(f"  health: {result['health']} (OE read it from the pa_health KV bucket)")
+    echo(f"  health: {result['health']} (OE read it from pa.health and the pa_health KV bucket)")
     echo(
         f"  OE -> PA (request/reply on pa.intents): submit Market Buy 1: receipt-ack {result['submit_ack']}, "
         f"orderId {result['order_id']}"

@@ -1,4 +1,8 @@
-"""The reference U, Paper and OE as NATS clients, each as its own module user: one coroutine per process."""
+"""The reference U, Paper and OE as NATS clients, each its own module user in its own account: one coroutine each.
+
+Each publishes with its own account's JetStream context and reads another account's stream or bucket through
+that account's imported API (`imported_jetstream(nc, owner)`), bound to the durable the owner provisioned.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pa_harness.distributed.event_feed import NatsEventFeed
-from pa_harness.distributed.relay import RecordFollower, RecordPublisher, record_stream_config
+from pa_harness.distributed.relay import RecordFollower, RecordPublisher
 from pa_harness.reference.oe import ReferenceOE
 from pa_harness.reference.paper import ReferencePaper
 from pa_harness.reference.records import LIVE, EventRecord
 from pa_harness.reference.u import ReferenceU
 from platform_adapter.telemetry import get_logger
-from platform_adapter.transport.nats.connection import NatsAuth, connect, disconnect
+from platform_adapter.transport.nats.access import Account
+from platform_adapter.transport.nats.connection import NatsAuth, connect, disconnect, imported_jetstream
 from platform_adapter.transport.nats.fact_consumer import NatsFactConsumer
 from platform_adapter.transport.nats.health_follower import NatsHealthFollower
 from platform_adapter.transport.nats.intent_caller import NatsIntentCaller
 from platform_adapter.transport.nats.subjects import (
+    OE_EVENT_CONSUMER,
+    PAPER_EVENT_CONSUMER,
     PAPER_EVENT_STREAM,
     PAPER_EVENT_SUBJECT_PREFIX,
     U_EVENT_STREAM,
@@ -37,11 +44,9 @@ async def run_reference_u(nats_url: str, db_path: Path, *, auth: NatsAuth | None
     nc = await connect(nats_url, auth if auth is not None else NatsAuth.from_env(), name="u")
     u = ReferenceU(db_path)
     try:
-        js = nc.jetstream()
-        consumer = NatsFactConsumer(js, u.accept_batch)
+        consumer = NatsFactConsumer(imported_jetstream(nc, Account.PA), u.accept_batch)
         events = RecordPublisher(
-            js,
-            record_stream_config(U_EVENT_STREAM, U_EVENT_SUBJECT_PREFIX),
+            nc.jetstream(),
             U_EVENTS_LIVE,
             u.subscribe_events(LIVE),
             msg_id=lambda record: f"{record.mode}-{record.seq}",
@@ -58,13 +63,13 @@ async def run_reference_paper(nats_url: str, *, auth: NatsAuth | None = None) ->
     """The reference Paper as user `paper`: U's LIVE EventStream in order, relayed on for OE."""
     nc = await connect(nats_url, auth if auth is not None else NatsAuth.from_env(), name="paper")
     try:
-        js = nc.jetstream()
-        follower = RecordFollower(js, U_EVENT_STREAM, U_EVENTS_LIVE, EventRecord, seq_of=_seq, reader="paper")
+        follower = RecordFollower(
+            imported_jetstream(nc, Account.U), U_EVENT_STREAM, PAPER_EVENT_CONSUMER, EventRecord, seq_of=_seq
+        )
         feed = NatsEventFeed(follower)
         paper = ReferencePaper(feed)
         relay = RecordPublisher(
-            js,
-            record_stream_config(PAPER_EVENT_STREAM, PAPER_EVENT_SUBJECT_PREFIX),
+            nc.jetstream(),
             PAPER_EVENTS_LIVE,
             paper.subscribe(),
             msg_id=lambda record: str(record.seq),
@@ -84,12 +89,13 @@ async def run_reference_oe(
     intent_timeout_s: float = 10.0,
 ) -> T | None:
     """The reference OE as user `oe`; runs `script(oe)` and returns its result, or follows until cancelled."""
-    # Intents by request/reply, health from the KV bucket, outcomes from Paper's relay.
+    # Intents by request/reply, health from `pa.health` and the PA's bucket, outcomes from Paper's relay.
     nc = await connect(nats_url, auth if auth is not None else NatsAuth.from_env(), name="oe")
     try:
-        js = nc.jetstream()
-        health = NatsHealthFollower(js)
-        events = RecordFollower(js, PAPER_EVENT_STREAM, PAPER_EVENTS_LIVE, EventRecord, seq_of=_seq, reader="oe")
+        health = NatsHealthFollower(nc)
+        events = RecordFollower(
+            imported_jetstream(nc, Account.PAPER), PAPER_EVENT_STREAM, OE_EVENT_CONSUMER, EventRecord, seq_of=_seq
+        )
         oe = ReferenceOE(
             NatsIntentCaller(nc, timeout_s=intent_timeout_s),
             db_path,

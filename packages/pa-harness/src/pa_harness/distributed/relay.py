@@ -1,33 +1,27 @@
 """JetStream relays between the reference modules' own processes (harness only, never the PA's path).
 
 U publishes its EventStream rows for Paper, and Paper the rows it relays for OE, each on a stream of its
-own: `RecordPublisher` takes rows from an in-process queue and publishes each until acked (with a dedupe
-id, in order); `RecordFollower` reads a stream from its first message into a queue.
+own account that the account's setup identity provisioned (`pa nats provision` as `u_admin` / `paper_admin`):
+`RecordPublisher` takes rows from an in-process queue and publishes each until acked (with a dedupe id, in
+order); `RecordFollower` reads a stream through the durable its owner provisioned and exported to the reader.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import msgspec
 from nats.errors import Error as NatsError
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
 from platform_adapter.telemetry import get_logger
-from platform_adapter.transport.nats.streams import ensure_stream, pull_batches
+from platform_adapter.transport.nats.streams import pull_batches
 from platform_adapter.transport.nats.subjects import MSG_ID_HEADER
 
 _log = get_logger("pa.nats.relay")
 
 T = TypeVar("T")
-
-
-def record_stream_config(name: str, subject_prefix: str) -> StreamConfig:
-    """A file-backed stream for one module's records."""
-    return StreamConfig(name=name, subjects=[f"{subject_prefix}.>"], storage=StorageType.FILE, duplicate_window=600.0)
 
 
 class RecordPublisher(Generic[T]):
@@ -36,7 +30,6 @@ class RecordPublisher(Generic[T]):
     def __init__(
         self,
         js: Any,
-        stream: StreamConfig,
         subject: str,
         source: asyncio.Queue[T],
         msg_id: Callable[[T], str],
@@ -44,7 +37,6 @@ class RecordPublisher(Generic[T]):
         retry_s: float = 0.5,
     ) -> None:
         self._js = js
-        self._stream = stream
         self._subject = subject
         self._source = source
         self._msg_id = msg_id
@@ -52,8 +44,7 @@ class RecordPublisher(Generic[T]):
         self.published = 0
 
     async def run(self) -> None:
-        """Create the stream if needed, then publish until cancelled."""
-        await ensure_stream(self._js, self._stream)
+        """Publish until cancelled (before the stream is provisioned, each publish is retried)."""
         while True:
             record = await self._source.get()
             data = msgspec.json.encode(record)
@@ -69,32 +60,30 @@ class RecordPublisher(Generic[T]):
 
 
 class RecordFollower(Generic[T]):
-    """Reads `subject` of `stream` from its first message into `queue` as `record_type`, repeats left out."""
+    """Reads `stream` through durable `durable` into `queue` as `record_type`, repeats left out."""
 
-    # A durable pull consumer of its own (`<reader>-<random>`, removed by the server after 5 idle minutes),
-    # so the follower resumes where it was after a nats-server restart. `seq_of` numbers the records: one
-    # whose number is not above the last one passed on is a re-publication (its publisher restarted and
-    # sent its backlog again).
+    # The durable is the stream owner's, provisioned with the stream and exported to this reader only (`js` is
+    # the owner's JetStream API as the reader's account imports it), so the follower resumes where it was after
+    # a restart. `seq_of` numbers the records: one whose number is not above the last one passed on is a
+    # re-publication (its publisher restarted and sent its backlog again).
 
     def __init__(
         self,
         js: Any,
         stream: str,
-        subject: str,
+        durable: str,
         record_type: type[T],
         seq_of: Callable[[T], int],
         *,
-        reader: str,
-        stream_wait_s: float | None = None,
+        consumer_wait_s: float | None = None,
         fetch_timeout_s: float = 1.0,
     ) -> None:
         self._js = js
         self._stream = stream
-        self._subject = subject
+        self._durable = durable
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(record_type)
         self._seq_of = seq_of
-        self._durable = f"{reader}-{uuid.uuid4().hex[:8]}"
-        self._stream_wait_s = stream_wait_s
+        self._consumer_wait_s = consumer_wait_s
         self._fetch_timeout_s = fetch_timeout_s
         self.queue: asyncio.Queue[T] = asyncio.Queue()
         self.received = 0
@@ -102,21 +91,14 @@ class RecordFollower(Generic[T]):
         self._last = 0
 
     async def run(self) -> None:
-        """Follow until cancelled (waits for the stream's owner to create it)."""
-        config = ConsumerConfig(
-            durable_name=self._durable,
-            ack_policy=AckPolicy.ALL,
-            deliver_policy=DeliverPolicy.ALL,
-            filter_subject=self._subject,
-            inactive_threshold=300.0,
-        )
+        """Follow until cancelled (waits for the stream's owner to provision the durable)."""
         batches = pull_batches(
             self._js,
             self._stream,
-            config,
+            self._durable,
             batch=100,
             fetch_timeout_s=self._fetch_timeout_s,
-            stream_wait_s=self._stream_wait_s,
+            consumer_wait_s=self._consumer_wait_s,
         )
         async for messages in batches:
             for msg in messages:
@@ -124,7 +106,7 @@ class RecordFollower(Generic[T]):
             try:
                 await messages[-1].ack()
             except NatsError as exc:  # re-delivered later; the seq check drops the repeats
-                _log.warning("relay_ack_failed", subject=self._subject, error=repr(exc))
+                _log.warning("relay_ack_failed", stream=self._stream, durable=self._durable, error=repr(exc))
 
     def _take(self, record: T) -> None:
         self.received += 1
