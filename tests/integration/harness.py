@@ -27,7 +27,7 @@ from platform_adapter.config import (
     OutboxSettings,
     Settings,
 )
-from platform_adapter.core.adapter import PlatformAdapter
+from platform_adapter.core.adapter import PlatformAdapter, Role
 from platform_adapter.core.clock import ManualClock
 from platform_adapter.mic import FactEnvelope, FactKind, FactMode, HealthState, Stream
 from platform_adapter.tradovate.platform import TradovatePlatform
@@ -297,9 +297,11 @@ def _start(stack: PAStack) -> asyncio.Task[None]:
 
 @contextlib.asynccontextmanager
 async def _stopping(harness: Harness) -> AsyncIterator[None]:
-    """Stop the PA when the test is over (before its U / Paper / OE stop)."""
+    """Hand the PA over once it holds its lease (a standby's health says nothing of Tradovate); stop it after."""
     task = harness.pa_task
+    adapter = harness.stack.adapter
     try:
+        await harness.until(lambda: adapter.role is not Role.STANDBY or task.done(), what="the PA to hold its lease")
         yield
     finally:
         if task.done():  # it ended by itself (a test that expects the PA to stop): already observed
