@@ -25,6 +25,7 @@ from tradovate_sim.penalties import TICKET_FIELD, PenaltyBox, request_key
 from tradovate_sim.recorder import Channel
 from tradovate_sim.schedule import ScheduleRunner
 from tradovate_sim.sync import UserSync
+from tradovate_sim.variants import VariantState
 from tradovate_sim.wire import ABSENT, JsonObject, response_message
 
 ENTITY_OPERATIONS = frozenset({"list", "item", "items", "find", "deps", "ldeps", "suggest"})
@@ -90,6 +91,7 @@ class TradovateApi:
     def __init__(
         self,
         config: SimConfig,
+        variants: VariantState,
         auth: Authenticator,
         penalties: PenaltyBox,
         request_faults: RequestFaults,
@@ -102,6 +104,7 @@ class TradovateApi:
         schedule: ScheduleRunner,
     ) -> None:
         self._config = config
+        self._variants = variants
         self._auth = auth
         self._penalties = penalties
         self._faults = request_faults
@@ -220,15 +223,17 @@ class TradovateApi:
         )
 
     def _sync_request(self, request: _Request) -> ApiReply:
-        accounts = self._sync.accounts_requested(request.user_id, request.body)
+        variants = self._variants.current
+        required = variants.sync_entity_types == "required"
+        selection = self._sync.selection(request.user_id, request.body, entity_types_required=required)
         connection = request.call.connection
         if connection is not None:
-            self._sync.subscribe(connection, accounts)
+            self._sync.subscribe(connection, selection)
         if request.body.get("splitResponses") is True and connection is not None:
-            first, *rest = self._sync.snapshot_parts(accounts)
+            first, *rest = self._sync.snapshot_parts(selection, variants.sync_split)
             request_id = _request_id(request)
             return ApiReply(200, first, events=[response_message(request_id, 200, part) for part in rest])
-        return ApiReply(200, self._sync.snapshot(accounts))
+        return ApiReply(200, self._sync.snapshot(selection))
 
     def _place(self, request: _Request) -> ApiReply:
         return ApiReply(200, self._orders.place(request.body, request.user_id))

@@ -2,13 +2,15 @@
 
 Each accepted command produces the entity sequence a Tradovate client sees (lead sheet §5): command,
 order, orderVersion, commandReport, executionReport New, order Working; then per fill executionReport
-Trade, fill, position (+ fillPair when closing), order Filled, cashBalance. Business failures are results
-(`failureReason`/`failureText`, status 200), never HTTP errors.
+Trade, fill, position (+ fillPair when closing), order Filled, cashBalance. The order of the executionReport, the
+fill and the position of one fill is not public: the `props_order` variant chooses it. Business failures are
+results (`failureReason`/`failureText`, status 200), never HTTP errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ from tradovate_sim.entities import (
     OrderVersion,
 )
 from tradovate_sim.market import Market, Tick, trade_date_of
+from tradovate_sim.variants import VariantState
 from tradovate_sim.wire import JsonObject, format_timestamp
 
 SUPPORTED_TYPES = frozenset({"Market", "Limit", "Stop", "StopLimit"})
@@ -87,8 +90,12 @@ class OrderEngine:
         accounts: AccountBook,
         market: Market,
         catalog: ContractCatalog,
+        variants: VariantState,
+        seed: int,
         partial_fill_qty: int | None = None,
     ) -> None:
+        self._variants = variants
+        self._shuffle = random.Random(f"{seed}:props-order")
         self._store = store
         self._accounts = accounts
         self._market = market
@@ -372,15 +379,6 @@ class OrderEngine:
         live.value += qty * price
         status = "Filled" if live.remaining == 0 else "Working"
         account_id = live.order.account_id
-        self._execution(
-            live,
-            "Trade",
-            status,
-            stamp,
-            trade_date,
-            last_qty=qty,
-            last_px=price,
-        )
         fill = Fill(
             id=self._fill_ids.next(),
             order_id=live.order.id,
@@ -391,14 +389,33 @@ class OrderEngine:
             qty=qty,
             price=price,
         )
-        self._store.create(fill, account_id)
-        realized = self._accounts.apply_fill(fill)
+        realized: list[float] = []
+        steps: dict[str, Callable[[], None]] = {
+            "er": lambda: self._execution(live, "Trade", status, stamp, trade_date, last_qty=qty, last_px=price),
+            "fill": lambda: self._store.create(fill, account_id),
+            "position": lambda: realized.append(self._accounts.apply_fill(fill)),
+        }
+        for step in self._props_order():
+            steps[step]()
         if status == "Filled":
             self._working.pop(live.order.id, None)
             live.order.ord_status = "Filled"
             live.order.timestamp = stamp
             self._store.update(live.order, account_id)
-        self._accounts.book_cash(realized, qty)
+        self._accounts.book_cash(realized[0], qty)
+
+    def _props_order(self) -> list[str]:
+        """The order in which one fill's executionReport, fill and position (+ fillPair) events go out."""
+        order = self._variants.current.props_order
+        if order == "shuffled":
+            steps = ["er", "fill", "position"]
+            self._shuffle.shuffle(steps)
+            return steps
+        return {
+            "er_fill_position": ["er", "fill", "position"],
+            "fill_er_position": ["fill", "er", "position"],
+            "er_position_fill": ["er", "position", "fill"],
+        }[order]
 
     def _report(self, command_id: int, stamp: str, command_status: str, ord_status: str) -> None:
         report = CommandReport(
