@@ -21,7 +21,11 @@ def add_variant_routes(app: web.Application, state: VariantState) -> None:
         return web.Response(status=status, text=dumps(payload), content_type="application/json")
 
     def current() -> dict[str, object]:
-        return {"current": state.current.as_dict(), "label": state.current.label, "switches": describe_switches()}
+        return {
+            "current": state.current.as_dict(),
+            "label": state.current.label,
+            "switches": [info._asdict() for info in describe_switches()],
+        }
 
     async def show(request: web.Request) -> web.Response:
         return body(200, current())

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, Literal, get_args, get_type_hints
+from typing import Any, Final, Literal, NamedTuple, get_args, get_type_hints
 
 ChartHistoryId = Literal["realtime", "historical"]
 ChartPacking = Literal["separate", "same_array", "merged"]
@@ -127,13 +127,13 @@ class Variants:
         return cls(**EVIDENCE_DEFAULT)
 
     @classmethod
-    def parse(cls, spec: str) -> Variants:
+    def parse(cls, spec: str, base: Variants | None = None) -> Variants:
         """A spec such as `evidence`, `default`, or `chart_history_id=realtime+sync_split=multi_same_id`.
 
-        Items are joined by `+` and apply left to right over `DEFAULT`: `default` and `evidence` set every
-        switch, `switch=value` sets one.
+        Items are joined by `+` and apply left to right over `base` (default: `DEFAULT`): `default` and
+        `evidence` set every switch, `switch=value` sets one.
         """
-        values: dict[str, Any] = dict(DEFAULT)
+        values: dict[str, Any] = (base or cls()).as_dict()
         for raw in spec.split("+"):
             item = raw.strip()
             if item in ("", "default"):
@@ -274,17 +274,18 @@ class VariantState:
         return self.current
 
 
-def describe_switches() -> list[dict[str, object]]:
-    """Every switch with its values, effective default and evidence default (for `--list-variants` and `/sim/variants`)."""
-    return [
-        {
-            "name": name,
-            "values": list(values),
-            "default": DEFAULT[name],
-            "evidence": EVIDENCE_DEFAULT[name],
-        }
-        for name, values in SWITCHES.items()
-    ]
+class SwitchInfo(NamedTuple):
+    """One switch as `--list-variants` and `GET /sim/variants` show it."""
+
+    name: str
+    values: tuple[str, ...]
+    default: str
+    evidence: str
+
+
+def describe_switches() -> list[SwitchInfo]:
+    """Every switch with its values, effective default and evidence-based default."""
+    return [SwitchInfo(name, values, DEFAULT[name], EVIDENCE_DEFAULT[name]) for name, values in SWITCHES.items()]
 
 
 __all__ = [
@@ -292,6 +293,7 @@ __all__ = [
     "EVIDENCE_DEFAULT",
     "KEPT_UNTIL_THE_PA_HANDLES_IT",
     "SWITCHES",
+    "SwitchInfo",
     "VariantError",
     "VariantState",
     "Variants",
