@@ -78,9 +78,6 @@ KEPT_UNTIL_THE_PA_HANDLES_IT: Final[Mapping[str, Any]] = MappingProxyType(
         # The PA labels a whole `chart` event by its first packet and calls an event holding eoh "eoh", so bars
         # sharing the array with eoh are not seen as bars (issue 18 phase 2: route and label per packet).
         "chart_packing": "separate",
-        # The PA keeps the stale md token after a renewal without one, and its md socket then fails to
-        # authorize (issue 18 phase 2: authorize md with the renewed access token).
-        "renew_md_token": "present",
     }
 )
 """Switches whose evidence-based value the PA does not handle yet: the old behaviour stays the default for them."""
