@@ -21,7 +21,7 @@ from tradovate_sim.charts import ChartSpec
 from tradovate_sim.variants import Variants
 from tradovate_sim.wire import format_timestamp
 
-from .faq_examples import MINUTE_BARS, get_all_bars, strat_order_body
+from .faq_examples import MINUTE_BARS, bracket_strategy_body, get_all_bars, strat_order_body
 from .official_socket import Item, OfficialClientError, OfficialSocket, access_token_request
 
 # The FAQ large-chart example's credentials object (data.js), pointed at the simulator's demo user.
@@ -339,3 +339,25 @@ async def test_only_accepting_either_id_lets_both_official_clients_stop_a_chart(
             await asyncio.wait_for(s.md.send("md/cancelChart", body={"subscriptionId": ids["d"]["historicalId"]}), 5)
 
     assert stopped == {"official": official_stops, "strat": strat_stops}
+
+
+@BOTH
+async def test_the_strategy_examples_bracket_order_starts_and_its_entities_reach_the_sync_listener(
+    variants: Variants,
+) -> None:
+    async with official(variants) as s:
+        delivered: list[Item] = []
+        await s.trading.subscribe("user/syncrequest", {"users": [USER_ID]}, delivered.append)
+        started = await asyncio.wait_for(
+            s.trading.send(
+                "orderStrategy/startOrderStrategy", body=bracket_strategy_body(ACCOUNT_ID, ACCOUNT_SPEC, "ESZ6", "Buy")
+            ),
+            5,
+        )
+        await until(lambda: sum(d.get("entityType") == "orderStrategyLink" for d in delivered[1:]) == 3, "three links")
+
+    assert started["d"]["orderStrategy"]["status"] == "ActiveStrategy"
+    kinds = [d["entityType"] for d in delivered[1:]]
+    assert kinds[0] == "orderStrategy"
+    labels = [d["entity"]["label"] for d in delivered[1:] if d["entityType"] == "orderStrategyLink"]
+    assert labels == ["Entry", "Target", "Stop"]

@@ -24,6 +24,7 @@ from tradovate_sim.orders import OrderEngine
 from tradovate_sim.penalties import TICKET_FIELD, PenaltyBox, request_key
 from tradovate_sim.recorder import Channel
 from tradovate_sim.schedule import ScheduleRunner
+from tradovate_sim.strategies import OrderStrategies
 from tradovate_sim.sync import UserSync
 from tradovate_sim.variants import VariantState
 from tradovate_sim.wire import ABSENT, JsonObject, response_message
@@ -98,6 +99,7 @@ class TradovateApi:
         store: EntityStore,
         accounts: AccountBook,
         orders: OrderEngine,
+        strategies: OrderStrategies,
         sync: UserSync,
         market_data: MarketDataService,
         catalog: ContractCatalog,
@@ -111,6 +113,7 @@ class TradovateApi:
         self._store = store
         self._accounts = accounts
         self._orders = orders
+        self._strategies = strategies
         self._sync = sync
         self._md = market_data
         self._catalog = catalog
@@ -124,6 +127,7 @@ class TradovateApi:
             "order/modifyorder": _Route(self._modify, "POST"),
             "order/cancelorder": _Route(self._cancel, "POST"),
             "order/liquidateposition": _Route(self._liquidate, "POST"),
+            "orderstrategy/startorderstrategy": _Route(self._start_strategy, "POST"),
         }
 
     async def call(self, call: ApiCall) -> ApiReply:
@@ -246,6 +250,9 @@ class TradovateApi:
 
     def _liquidate(self, request: _Request) -> ApiReply:
         return ApiReply(200, self._orders.liquidate(request.body, request.user_id))
+
+    def _start_strategy(self, request: _Request) -> ApiReply:
+        return ApiReply(200, self._strategies.start(request.body, request.user_id))
 
     def _market_data(self, connection: SimConnection, request: _Request) -> ApiReply:
         reply = self._md.handle(connection, request.call.key, request.body)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tradovate_sim.accounts import AccountBook
 from tradovate_sim.contracts import ContractCatalog, ContractSpec
@@ -69,6 +69,7 @@ class LiveOrder:
     cum_qty: int = 0
     value: float = 0.0
     triggered: bool = False
+    leg: object = None  # what the order is to an order strategy (strategies.StrategyLeg), if anything
 
     @property
     def side(self) -> int:
@@ -79,6 +80,18 @@ class LiveOrder:
     def remaining(self) -> int:
         """Quantity still to fill."""
         return self.terms.order_qty - self.cum_qty
+
+
+class OrderWatcher(Protocol):
+    """Told when an order starts working and when it stops (filled, canceled, expired): order strategies."""
+
+    def on_order_created(self, live: LiveOrder) -> None:
+        """A new order is working (it may fill right after)."""
+        ...
+
+    def on_order_done(self, live: LiveOrder) -> None:
+        """An order left the working set; `live.order.ord_status` says how."""
+        ...
 
 
 class OrderEngine:
@@ -102,6 +115,7 @@ class OrderEngine:
         self._catalog = catalog
         self.partial_fill_qty = partial_fill_qty
         self._working: dict[int, LiveOrder] = {}
+        self.watchers: list[OrderWatcher] = []
         self._order_ids = IdSequence(41_000_001)
         self._command_ids = IdSequence(52_000_001)
         self._report_ids = IdSequence(63_000_001)
@@ -115,10 +129,10 @@ class OrderEngine:
         """Orders still working, oldest first."""
         return list(self._working.values())
 
-    def place(self, body: JsonObject, user_id: int) -> JsonObject:
-        """`order/placeorder`: `{"orderId": N}` or a failure result."""
+    def place(self, body: JsonObject, user_id: int, leg: object = None) -> JsonObject:
+        """`order/placeorder`: `{"orderId": N}` or a failure result (`leg`: the order's part in a strategy)."""
         try:
-            return {"orderId": self._place(body, user_id).order.id}
+            return {"orderId": self._place(body, user_id, leg=leg).order.id}
         except OrderFailure as failure:
             return failure.as_result()
 
@@ -163,7 +177,7 @@ class OrderEngine:
         except OrderFailure as failure:
             return failure.as_result()
 
-    def _place(self, body: JsonObject, user_id: int, liquidating: bool = False) -> LiveOrder:
+    def _place(self, body: JsonObject, user_id: int, liquidating: bool = False, leg: object = None) -> LiveOrder:
         if self._accounts.trading_locked:
             raise OrderFailure("TradingLocked", "Trading is locked for this account")
         self._check_account(body, required=True)
@@ -204,7 +218,7 @@ class OrderEngine:
             ord_status="PendingNew",
         )
         version = self._version(command.id, order.id, spec, terms, _optional_str(body, "text"))
-        live = LiveOrder(order=order, version=version, spec=spec, terms=terms, command_id=command.id)
+        live = LiveOrder(order=order, version=version, spec=spec, terms=terms, command_id=command.id, leg=leg)
         self._store.create(command, account_id)
         self._store.create(order, account_id)
         self._store.create(version, account_id)
@@ -213,6 +227,8 @@ class OrderEngine:
         order.ord_status = "Working"
         self._store.update(order, account_id)
         self._working[order.id] = live
+        for watcher in self.watchers:
+            watcher.on_order_created(live)
         self._try_fill(live, immediate=True, trade_price=None)
         return live
 
@@ -320,6 +336,11 @@ class OrderEngine:
         live.order.ord_status = ord_status
         live.order.timestamp = stamp
         self._store.update(live.order, live.order.account_id)
+        self._done(live)
+
+    def _done(self, live: LiveOrder) -> None:
+        for watcher in self.watchers:
+            watcher.on_order_done(live)
 
     def on_trades(self, ticks: Sequence[Tick]) -> None:
         """Market listener: expire Day orders at the trade-date roll, then fill what the market crossed."""
@@ -403,6 +424,8 @@ class OrderEngine:
             live.order.timestamp = stamp
             self._store.update(live.order, account_id)
         self._accounts.book_cash(realized[0], qty)
+        if status == "Filled":
+            self._done(live)
 
     def _props_order(self) -> list[str]:
         """The order in which one fill's executionReport, fill and position (+ fillPair) events go out."""

@@ -32,6 +32,7 @@ from tradovate_sim.recorder import (
 )
 from tradovate_sim.rest import RestGateway
 from tradovate_sim.schedule import ScheduleRunner
+from tradovate_sim.strategies import OrderStrategies
 from tradovate_sim.sync import UserSync
 from tradovate_sim.variant_routes import add_variant_routes
 from tradovate_sim.variants import VariantState
@@ -58,6 +59,9 @@ class TradovateSim:
         self.orders = OrderEngine(
             self.store, self.accounts, self.market, self.catalog, self.variants, config.seed, config.partial_fill_qty
         )
+        self.strategies = OrderStrategies(
+            self.store, self.accounts, self.orders, self.catalog, lambda: self.market.now_ms
+        )
         self.auth = Authenticator(config, self.variants)
         self.penalties = PenaltyBox(config.clock, config.seed)
         self.registry = ConnectionRegistry()
@@ -75,6 +79,7 @@ class TradovateSim:
             self.store,
             self.accounts,
             self.orders,
+            self.strategies,
             self.sync,
             self.market_data,
             self.catalog,
