@@ -566,3 +566,23 @@ def test_a_sample_of_max_values_sets_covers_every_setting(seed: int) -> None:
     assert uncovered(sample) == []
     assert covering_sample(max_values(), seed) == sample
     assert uncovered(covering_sample(1, seed)) != []
+
+
+def test_python_m_tradovate_sim_lists_the_switches(capsys: pytest.CaptureFixture[str]) -> None:
+    from tradovate_sim.__main__ import main
+
+    main(["--list-variants"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["switch", "values", "default", "evidence"]
+    assert [line.split()[0] for line in lines[1:]] == list(SWITCHES)
+
+
+def test_a_bad_variant_option_exits_2_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    from tradovate_sim.command import sim_command
+
+    with pytest.raises(SystemExit) as exited:
+        sim_command(variant=["error_d=loud"])
+
+    assert exited.value.code == 2
+    assert "error_d must be one of string, quoted_string" in capsys.readouterr().err

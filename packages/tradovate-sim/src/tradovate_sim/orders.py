@@ -10,7 +10,7 @@ results (`failureReason`/`failureText`, status 200), never HTTP errors.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -410,20 +410,20 @@ class OrderEngine:
             qty=qty,
             price=price,
         )
-        realized: list[float] = []
-        steps: dict[str, Callable[[], None]] = {
-            "er": lambda: self._execution(live, "Trade", status, stamp, trade_date, last_qty=qty, last_px=price),
-            "fill": lambda: self._store.create(fill, account_id),
-            "position": lambda: realized.append(self._accounts.apply_fill(fill)),
-        }
+        realized = 0.0
         for step in self._props_order():
-            steps[step]()
+            if step == "er":
+                self._execution(live, "Trade", status, stamp, trade_date, last_qty=qty, last_px=price)
+            elif step == "fill":
+                self._store.create(fill, account_id)
+            else:
+                realized = self._accounts.apply_fill(fill)  # position (+ fillPair) events
         if status == "Filled":
             self._working.pop(live.order.id, None)
             live.order.ord_status = "Filled"
             live.order.timestamp = stamp
             self._store.update(live.order, account_id)
-        self._accounts.book_cash(realized[0], qty)
+        self._accounts.book_cash(realized, qty)
         if status == "Filled":
             self._done(live)
 
