@@ -15,6 +15,7 @@ import pytest
 from tradovate_sim import ManualClock, SimConfig, TradovateSim
 from tradovate_sim.command import build_variants, switch_table
 from tradovate_sim.variants import (
+    DEFAULT,
     EVIDENCE_DEFAULT,
     KEPT_UNTIL_THE_PA_HANDLES_IT,
     SWITCHES,
@@ -586,3 +587,20 @@ def test_a_bad_variant_option_exits_2_with_the_reason(capsys: pytest.CaptureFixt
 
     assert exited.value.code == 2
     assert "error_d must be one of string, quoted_string" in capsys.readouterr().err
+
+
+def test_the_docs_table_has_every_switch_with_its_values_and_both_defaults() -> None:
+    # docs/simulator.md must agree with the code: flipping a default in variants.py without the docs fails here.
+    docs = (Path(__file__).parents[2] / "docs" / "simulator.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in docs.splitlines():
+        match = re.match(r"\| `(\w+)`[^|]*\|([^|]*)\|([^|]*)\|([^|]*)\|", line)
+        if match and match.group(1) in SWITCHES:
+            values, default, evidence = (cell.strip() for cell in match.groups()[1:])
+            rows[match.group(1)] = (values, default.strip("*`"), evidence.split()[0].strip("`"))
+
+    assert set(rows) == set(SWITCHES)
+    for name, (values, default, evidence) in rows.items():
+        assert all(f"`{value}`" in values for value in SWITCHES[name]), name
+        assert default == DEFAULT[name], name
+        assert evidence == EVIDENCE_DEFAULT[name], name
