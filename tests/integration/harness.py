@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
+from pa_harness.acceptance.variants import from_environment
 from pa_harness.reference import IntentCaller, ReferenceOE, ReferencePaper, ReferenceSystem, ReferenceU
 from platform_adapter.composition import InProcStack, build_inproc_stack
 from platform_adapter.config import (
@@ -87,8 +88,18 @@ def settings_for(sim: TradovateSim, **overrides: Any) -> Settings:
 
 
 def sim_config(**overrides: Any) -> SimConfig:
-    """A simulator stepped by hand (no wall-clock market), lenient about client heartbeats."""
-    values: dict[str, Any] = {"seed": 7, "tick_interval_s": None, "client_timeout_s": 600.0, "history_s": 1800.0}
+    """A simulator stepped by hand (no wall-clock market), lenient about client heartbeats.
+
+    Its variant set is the one `PA_SIM_VARIANTS` names (`pa acceptance --variants` and `pytest --sim-variants` set
+    it), unless `overrides` has `variants`.
+    """
+    values: dict[str, Any] = {
+        "seed": 7,
+        "tick_interval_s": None,
+        "client_timeout_s": 600.0,
+        "history_s": 1800.0,
+        "variants": from_environment(),
+    }
     values.update(overrides)
     return SimConfig(**values)
 

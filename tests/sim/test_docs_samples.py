@@ -81,23 +81,31 @@ async def test_histogram_event_matches_the_ex09_sample(md: RawSocket) -> None:
     assert all(isinstance(value, int) for value in sample_items.values())
 
 
-async def test_get_chart_response_and_bar_event_match_mddoc(md: RawSocket) -> None:
+async def test_get_chart_response_and_bar_event_match_mddoc(sim: TradovateSim, md: RawSocket) -> None:
+    sim.variants.update({"chart_packing": "same_array"})
     response = await md.request("md/getChart", 13, body=CHART_BODY % ("MinuteBar", 15))
     bars = await md.until(lambda m: m.get("e") == "chart")
 
+    # The MD swagger's ChartSubscriptionResult requires `mode`, which the MDDOC sample leaves out.
+    assert response["d"].pop("mode") == "RealTime"
     assert samples.conforms(response, samples.load(samples.GET_CHART_RESPONSE), exact=True) == []
-    assert samples.conforms(bars, samples.load(samples.CHART_EVENT), exact=True) == []
+    # The bars and eoh share one `charts` array (JS EX-11 README); the MDDOC sample shows the bars alone.
+    *data, end = bars["d"]["charts"]
+    assert end == {"id": response["d"]["historicalId"], "eoh": True}
+    assert samples.conforms({**bars, "d": {"charts": data}}, samples.load(samples.CHART_EVENT), exact=True) == []
 
 
-async def test_tick_packet_and_end_of_history_match_ex11(md: RawSocket) -> None:
+async def test_tick_packet_and_end_of_history_match_ex11(sim: TradovateSim, md: RawSocket) -> None:
+    sim.variants.update({"chart_packing": "same_array"})
     sample = samples.load(samples.TICK_CHART)
     await md.request("md/getChart", 1, body=CHART_BODY % ("Tick", 1))
 
-    packet = (await md.until(lambda m: m.get("e") == "chart"))["d"]
-    end = (await md.until(lambda m: m.get("e") == "chart"))["d"]
+    event = (await md.until(lambda m: m.get("e") == "chart"))["d"]
 
-    assert samples.conforms(packet["charts"][0], sample["charts"][0], exact=True) == []
-    assert samples.conforms(end["charts"][0], sample["charts"][1], exact=True) == []
+    # As in the EX-11 sample, the last history packet and eoh share one `charts` array.
+    packet, end = event["charts"]
+    assert samples.conforms(packet, sample["charts"][0], exact=True) == []
+    assert samples.conforms(end, sample["charts"][1], exact=True) == []
 
 
 async def test_shutdown_event_matches_the_docs_sample(sim: TradovateSim, md: RawSocket) -> None:
@@ -147,7 +155,7 @@ async def test_docs_get_chart_wire_example_is_answered(md: RawSocket) -> None:
 
     # ESZ4 expired long ago; the request itself parses and gets a business answer, not a protocol error.
     assert response["s"] == 200
-    assert response["d"]["errorText"].startswith("Symbol not found")
+    assert response["d"]["errorCode"] == "UnknownSymbol"
 
 
 async def test_get_chart_on_the_trading_socket_is_not_found_as_in_issue_38(synced: RawSocket) -> None:

@@ -20,14 +20,17 @@ def is_chart(message: Message) -> bool:
     return message.get("e") == "chart"
 
 
-async def history(socket: RawSocket, request_id: int, body: str) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """Send md/getChart; return the ids and the chart objects up to and including eoh."""
+async def history(socket: RawSocket, request_id: int, body: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Send md/getChart; return the response `d` and the chart objects up to and including eoh.
+
+    One `chart` event may hold several packets, the last data packet and eoh among them (JS EX-11 README).
+    """
     response = await socket.request("md/getChart", request_id, body=body)
-    packets = []
+    packets: list[dict[str, Any]] = []
     while True:
-        chart = (await socket.until(is_chart))["d"]["charts"][0]
-        packets.append(chart)
-        if chart.get("eoh"):
+        charts = (await socket.until(is_chart))["d"]["charts"]
+        packets.extend(charts)
+        if charts[-1].get("eoh"):
             return response["d"], packets
 
 
@@ -38,7 +41,7 @@ async def test_subscribe_quote_sends_a_full_quote_then_partial_updates(sim: Trad
     await sim.market.step(5)
     updates = [(await md.until(lambda m: m.get("e") == "md"))["d"]["quotes"][0] for _ in range(5)]
 
-    assert response == {"s": 200, "i": 1, "d": {}}
+    assert response == {"s": 200, "i": 1, "d": {"mode": "RealTime"}}  # MD swagger: `mode` is required
     assert set(full["entries"]) == {
         "Bid",
         "TotalTradeVolume",
@@ -84,9 +87,10 @@ async def test_symbol_may_be_a_contract_id_or_continuous(sim: TradovateSim, md: 
     continuous = await md.request("md/subscribeDOM", 2, body='{"symbol":"@NQ"}')
     unknown = await md.request("md/subscribeQuote", 3, body='{"symbol":"ZZZ9"}')
 
-    assert by_id["d"] == {}
-    assert continuous["d"] == {}
-    assert unknown["d"]["errorText"] == "Symbol not found: ZZZ9"
+    assert by_id["d"] == {"mode": "RealTime"}
+    assert continuous["d"] == {"mode": "RealTime"}
+    # The refusal the official JS tutorial logged (tradovate/example-api-js#7).
+    assert unknown["d"] == {"errorText": "Symbol is inaccessible", "errorCode": "UnknownSymbol", "mode": "None"}
 
 
 async def test_unsubscribe_stops_updates(sim: TradovateSim, md: RawSocket) -> None:
@@ -127,7 +131,7 @@ async def test_minute_bars_of_any_size_then_eoh_then_realtime(sim: TradovateSim,
     await sim.market.step(1)
     live = (await md.until(is_chart))["d"]["charts"][0]
 
-    assert ids == {"historicalId": 2, "realtimeId": 1}
+    assert ids == {"mode": "RealTime", "historicalId": 2, "realtimeId": 1}
     assert len(bars) == 4
     assert all(packet["id"] == ids["historicalId"] for packet in packets)
     assert packets[-1] == {"id": ids["historicalId"], "eoh": True}

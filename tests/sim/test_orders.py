@@ -276,16 +276,6 @@ async def test_snapshot_lists_the_users_entities(sim: TradovateSim, trading: Raw
     assert snapshot["positions"][0]["netPos"] == 1
 
 
-async def test_split_responses_send_the_snapshot_in_parts(trading: RawSocket) -> None:
-    await trading.send('user/syncrequest\n3\n\n{"users":[5001],"splitResponses":true}')
-
-    parts = [await trading.response(3) for _ in range(3)]
-
-    assert "users" in parts[0]["d"]
-    assert "positions" in parts[1]["d"]
-    assert "orders" in parts[2]["d"]
-
-
 async def test_props_reach_only_sockets_that_synced(
     sim: TradovateSim, synced: RawSocket, connect: Any, tokens: dict[str, Any]
 ) -> None:

@@ -133,7 +133,7 @@ async def test_missing_expired_or_revoked_tokens_get_401(
     second = await login(http, sim)
 
     missing, _ = await get(http, url, JSON)
-    config.clock.advance(config.token_lifetime_s + 1)
+    config.clock.advance(config.variants.token_lifetime_s + 1)
     expired, _ = await get(http, url, bearer(first))
     third = await login(http, sim)
     sim.faults.revoke_tokens()

@@ -130,7 +130,7 @@ async def test_md_alias_on_the_main_port_is_a_market_data_socket(
 
     response = await socket.request("md/subscribeQuote", 1, body='{"symbol":"CLF7"}')
 
-    assert response == {"s": 200, "i": 1, "d": {}}
+    assert response == {"s": 200, "i": 1, "d": {"mode": "RealTime"}}
     assert [conn.kind for conn in sim.connections()] == ["md"]
 
 

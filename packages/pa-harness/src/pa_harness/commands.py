@@ -88,15 +88,30 @@ def acceptance(
     tests: Annotated[
         Path | None, typer.Option(help="The acceptance tests (default: tests/integration of the tree).")
     ] = None,
+    variants: Annotated[
+        str | None,
+        typer.Option(
+            help="Run once per simulator variant set and write matrix.html: comma-separated `default`, `evidence`, "
+            "`all` (each switch value alone), `sample:N[@SEED]` (N mixed sets; 4 cover every setting; no seed = "
+            "from the commit) or specs such as `chart_history_id=realtime+error_d=quoted_string`."
+        ),
+    ] = None,
 ) -> None:
     """Run acceptance tests A-E against the simulator and write artifacts/acceptance/report.html."""
     from rich.console import Console
 
     from pa_harness.acceptance import AcceptanceSetupError, run_acceptance
+    from tradovate_sim.variants import VariantError
 
+    console = Console(file=sys.stdout)
     try:
-        code = run_acceptance(out_dir=out, console=Console(file=sys.stdout), tests_dir=tests, select=select)
-    except AcceptanceSetupError as exc:
+        if variants is not None:
+            from pa_harness.acceptance.matrix import run_matrix
+
+            code = run_matrix(spec=variants, out_dir=out, console=console, tests_dir=tests, select=select)
+        else:
+            code = run_acceptance(out_dir=out, console=console, tests_dir=tests, select=select)
+    except (AcceptanceSetupError, VariantError) as exc:
         typer.echo(f"pa: {exc}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(code)

@@ -12,12 +12,14 @@ from tradovate_sim.faults import FaultError, FaultInjector
 from tradovate_sim.recorder import ReceivedRequest, SentFrame, SentMessage
 from tradovate_sim.schedule import ScheduledFault, generate_schedule, load_schedule
 from tradovate_sim.server import TradovateSim
+from tradovate_sim.variants import EVIDENCE_DEFAULT, VariantError, Variants
 
 __all__ = [
     "CLF7",
     "DEFAULT_PASSWORD",
     "DEFAULT_USER",
     "ESZ6",
+    "EVIDENCE_DEFAULT",
     "MESZ6",
     "NQZ6",
     "ContractSpec",
@@ -32,6 +34,8 @@ __all__ = [
     "SimConfig",
     "SystemClock",
     "TradovateSim",
+    "VariantError",
+    "Variants",
     "generate_schedule",
     "load_schedule",
 ]

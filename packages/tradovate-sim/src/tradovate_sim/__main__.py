@@ -22,6 +22,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--faults", default=None, help="a fault schedule file (JSON)")
     parser.add_argument("--replay", default=None, help="serve a recorded capture instead")
     parser.add_argument("--replay-speed", type=float, default=1.0)
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=None,
+        help="switch=value (repeatable; `evidence` sets every switch to its evidence-based default)",
+    )
+    parser.add_argument("--variants-file", default=None, help="a JSON or TOML file of switch = value pairs")
+    parser.add_argument("--list-variants", action="store_true", help="list the variant switches and exit")
     args = parser.parse_args(argv)
     sim_command(**vars(args))
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from tradovate_sim.config import SimConfig
-from tradovate_sim.wire import JsonObject, format_timestamp
+from tradovate_sim.variants import VariantState
+from tradovate_sim.wire import JsonObject, format_timestamp, format_timestamp_s
 
 BAD_CREDENTIALS_TEXT = "Incorrect username or password. Please try again."
 
@@ -32,8 +33,9 @@ class _Grant:
 class Authenticator:
     """Issues and checks tokens for the one configured user; tokens are seeded, so runs repeat."""
 
-    def __init__(self, config: SimConfig) -> None:
+    def __init__(self, config: SimConfig, variants: VariantState) -> None:
         self._config = config
+        self._variants = variants
         self._clock = config.clock
         self._rng = random.Random(f"{config.seed}:tokens")
         self._grants: dict[str, _Grant] = {}
@@ -49,24 +51,34 @@ class Authenticator:
             self.failed_logins += 1
             return {"errorText": BAD_CREDENTIALS_TEXT}
         self.failed_logins = 0
-        return self._issue()
+        md_token = self._variants.current.login_md_token == "present"  # noqa: S105 - a switch value, not a secret
+        return self._issue(with_md_token=md_token)
 
     def renew(self) -> JsonObject:
-        """A fresh token pair, for a caller whose token was already checked (the old one stays valid)."""
-        return self._issue()
+        """A fresh access token, for a caller whose token was already checked (the old one stays valid).
 
-    def _issue(self) -> JsonObject:
+        Whether a new `mdAccessToken` comes with it is the `renew_md_token` variant; without one, the old md
+        token keeps its old expiry.
+        """
+        md_token = self._variants.current.renew_md_token == "present"  # noqa: S105 - a switch value, not a secret
+        return self._issue(with_md_token=md_token)
+
+    def _issue(self, with_md_token: bool) -> JsonObject:
+        variants = self._variants.current
         lifetime = self._config.token_lifetime_s
-        expires_at = self._clock.wall() + lifetime
+        expires_at = self._clock.wall() + (lifetime if lifetime is not None else variants.token_lifetime_s)
+        stamp = format_timestamp if variants.expiration_format == "millis" else format_timestamp_s
         access = self._new_token()
-        md_access = self._new_token()
         self._grants[access] = _Grant(self._config.user_id, expires_at, md_only=False)
-        self._grants[md_access] = _Grant(self._config.user_id, expires_at, md_only=True)
+        tokens: JsonObject = {"accessToken": access}
+        if with_md_token:
+            md_access = self._new_token()
+            self._grants[md_access] = _Grant(self._config.user_id, expires_at, md_only=True)
+            tokens["mdAccessToken"] = md_access
         return {
-            "accessToken": access,
-            "mdAccessToken": md_access,
-            "expirationTime": format_timestamp(int(expires_at * 1000)),
-            "passwordExpirationTime": format_timestamp(int((expires_at + 365 * 86400) * 1000)),
+            **tokens,
+            "expirationTime": stamp(int(expires_at * 1000)),
+            "passwordExpirationTime": stamp(int((expires_at + 365 * 86400) * 1000)),
             "userStatus": "Active",
             "userId": self._config.user_id,
             "name": self._config.user,

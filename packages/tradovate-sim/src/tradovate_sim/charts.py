@@ -22,7 +22,14 @@ _T = TypeVar("_T")
 
 
 class ChartRequestError(ValueError):
-    """A `md/getChart` body the simulator cannot serve; the text goes to the client as `errorText`."""
+    """A `md/getChart` body the simulator cannot serve; the text goes to the client as `errorText`.
+
+    `code` is one of the MD swagger's `errorCode` values (`OperationNotSupported`, `UnknownReason`).
+    """
+
+    def __init__(self, text: str, code: str = "UnknownReason") -> None:
+        super().__init__(text)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +46,14 @@ class ChartSpec:
             raise ChartRequestError("chartDescription is required")
         underlying = description.get("underlyingType")
         if underlying not in CHART_TYPES:
-            raise ChartRequestError(f"underlyingType {underlying!r} is not supported by the simulator")
+            raise ChartRequestError(
+                f"underlyingType {underlying!r} is not supported by the simulator", "OperationNotSupported"
+            )
         unit = description.get("elementSizeUnit", "UnderlyingUnits")
         if unit != "UnderlyingUnits":
-            raise ChartRequestError(f"elementSizeUnit {unit!r} is not supported by the simulator")
+            raise ChartRequestError(
+                f"elementSizeUnit {unit!r} is not supported by the simulator", "OperationNotSupported"
+            )
         size = description.get("elementSize", 1)
         if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
             raise ChartRequestError(f"elementSize must be a positive integer, got {size!r}")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from tradovate_sim.clock import SimClock, SystemClock
 from tradovate_sim.contracts import DEFAULT_CONTRACTS, ContractSpec
 from tradovate_sim.schedule import ScheduledFault
+from tradovate_sim.variants import Variants
 
 DEFAULT_USER = "demo"
 DEFAULT_PASSWORD = "demo-password"  # noqa: S105 - a public demo credential of the simulator, not a secret
@@ -34,7 +34,8 @@ class SimConfig:
     heartbeat_interval_s: float = 2.5
     auth_timeout_s: float = 10.0
     client_timeout_s: float = 10.0
-    token_lifetime_s: float = 90 * 60.0
+    # Seconds from issue to `expirationTime`; None = the `token_lifetime` variant (80 or 90 minutes).
+    token_lifetime_s: float | None = None
     max_history_elements: int = 20_000
     bars_per_packet: int = 500
     ticks_per_packet: int = 200
@@ -45,8 +46,8 @@ class SimConfig:
     fee_per_contract: float = 0.0
     # After this many consecutive bad logins accesstokenrequest answers a captcha penalty; None = never.
     bad_login_penalty_after: int | None = None
-    # Which subscription id history packets and the end-of-history marker carry (see docs/simulator.md).
-    chart_history_id: Literal["historical", "realtime"] = "historical"
+    # The answer to every question the public sources leave open (docs/simulator.md "Variants").
+    variants: Variants = field(default_factory=Variants)
     fault_schedule: tuple[ScheduledFault, ...] = ()
     # Keep at most this many sent frames/messages/requests in the records (None = all; `pa sim` caps it).
     max_records: int | None = None

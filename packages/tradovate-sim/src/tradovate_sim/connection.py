@@ -17,6 +17,7 @@ from typing import Literal
 from aiohttp import web
 
 from tradovate_sim.recorder import FrameType, Recorder
+from tradovate_sim.variants import SOCKJS_HEARTBEAT_S, VariantState
 from tradovate_sim.wire import (
     HEARTBEAT_FRAME,
     OPEN_FRAME,
@@ -68,6 +69,7 @@ class SimConnection:
         ws: web.WebSocketResponse,
         recorder: Recorder,
         heartbeat_interval_s: float,
+        variants: VariantState,
         abort: Callable[[], None],
     ) -> None:
         self.id = conn_id
@@ -79,6 +81,7 @@ class SimConnection:
         self._recorder = recorder
         self._abort = abort
         self._heartbeat_interval_s = heartbeat_interval_s
+        self._variants = variants
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._pending: deque[_Item] = deque()
         self._audible = asyncio.Event()
@@ -90,6 +93,7 @@ class SimConnection:
         self.opened_at = loop.time()
         self.last_sent = self.opened_at
         self.last_received = self.opened_at
+        self._last_heartbeat = self.opened_at
         self.closed = asyncio.Event()
         self.close_code: int | None = None
         self._tasks = [
@@ -245,15 +249,25 @@ class SimConnection:
             self._recorder.record_frame(self.id, self.kind, frame_type, text, messages)
 
     async def _heartbeat_loop(self) -> None:
-        # Tradovate sends `h` about every 2.5 s, but only while it has nothing else to send (DOCS).
+        # Tradovate sends `h` about every 2.5 s, but only while it has nothing else to send (DOC20 heartbeats.md);
+        # the `server_heartbeat` variant also sends it while streaming, or only every 25 s (SockJS, WebSockets.md).
         loop = asyncio.get_running_loop()
         while True:
-            due = self.last_sent + self._heartbeat_interval_s
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            idle = loop.time() - self.last_sent >= self._heartbeat_interval_s
-            if idle and not self.shaping.silent and self._queue.empty() and not self._pending:
+            mode = self._variants.current.server_heartbeat
+            interval = SOCKJS_HEARTBEAT_S if mode == "sockjs_25s" else self._heartbeat_interval_s
+            since = self._last_heartbeat if mode == "always" else self.last_sent
+            await asyncio.sleep(max(0.0, since + interval - loop.time()))
+            now = loop.time()
+            if self.shaping.silent:
+                await asyncio.sleep(interval)  # nothing goes out while silent; look again later, without spinning
+                continue
+            if mode == "always":
+                if now - self._last_heartbeat >= interval:
+                    self._enqueue(_Item("h"))
+                    self._last_heartbeat = now
+            elif now - self.last_sent >= interval and self._queue.empty() and not self._pending:
                 self._enqueue(_Item("h"))
-                self.last_sent = loop.time()
+                self.last_sent = now
 
     async def close(self, code: int = 3000, reason: str = "Go away!", *, abrupt: bool = False) -> None:
         """Send `c[code,"reason"]` and close the WebSocket with the same code; `abrupt` drops TCP instead."""

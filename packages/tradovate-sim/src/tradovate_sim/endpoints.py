@@ -24,7 +24,9 @@ from tradovate_sim.orders import OrderEngine
 from tradovate_sim.penalties import TICKET_FIELD, PenaltyBox, request_key
 from tradovate_sim.recorder import Channel
 from tradovate_sim.schedule import ScheduleRunner
+from tradovate_sim.strategies import OrderStrategies
 from tradovate_sim.sync import UserSync
+from tradovate_sim.variants import VariantState
 from tradovate_sim.wire import ABSENT, JsonObject, response_message
 
 ENTITY_OPERATIONS = frozenset({"list", "item", "items", "find", "deps", "ldeps", "suggest"})
@@ -90,24 +92,28 @@ class TradovateApi:
     def __init__(
         self,
         config: SimConfig,
+        variants: VariantState,
         auth: Authenticator,
         penalties: PenaltyBox,
         request_faults: RequestFaults,
         store: EntityStore,
         accounts: AccountBook,
         orders: OrderEngine,
+        strategies: OrderStrategies,
         sync: UserSync,
         market_data: MarketDataService,
         catalog: ContractCatalog,
         schedule: ScheduleRunner,
     ) -> None:
         self._config = config
+        self._variants = variants
         self._auth = auth
         self._penalties = penalties
         self._faults = request_faults
         self._store = store
         self._accounts = accounts
         self._orders = orders
+        self._strategies = strategies
         self._sync = sync
         self._md = market_data
         self._catalog = catalog
@@ -121,6 +127,7 @@ class TradovateApi:
             "order/modifyorder": _Route(self._modify, "POST"),
             "order/cancelorder": _Route(self._cancel, "POST"),
             "order/liquidateposition": _Route(self._liquidate, "POST"),
+            "orderstrategy/startorderstrategy": _Route(self._start_strategy, "POST"),
         }
 
     async def call(self, call: ApiCall) -> ApiReply:
@@ -220,15 +227,17 @@ class TradovateApi:
         )
 
     def _sync_request(self, request: _Request) -> ApiReply:
-        accounts = self._sync.accounts_requested(request.user_id, request.body)
+        variants = self._variants.current
+        required = variants.sync_entity_types == "required"
+        selection = self._sync.selection(request.user_id, request.body, entity_types_required=required)
         connection = request.call.connection
         if connection is not None:
-            self._sync.subscribe(connection, accounts)
+            self._sync.subscribe(connection, selection)
         if request.body.get("splitResponses") is True and connection is not None:
-            first, *rest = self._sync.snapshot_parts(accounts)
+            first, *rest = self._sync.snapshot_parts(selection, variants.sync_split)
             request_id = _request_id(request)
             return ApiReply(200, first, events=[response_message(request_id, 200, part) for part in rest])
-        return ApiReply(200, self._sync.snapshot(accounts))
+        return ApiReply(200, self._sync.snapshot(selection))
 
     def _place(self, request: _Request) -> ApiReply:
         return ApiReply(200, self._orders.place(request.body, request.user_id))
@@ -241,6 +250,9 @@ class TradovateApi:
 
     def _liquidate(self, request: _Request) -> ApiReply:
         return ApiReply(200, self._orders.liquidate(request.body, request.user_id))
+
+    def _start_strategy(self, request: _Request) -> ApiReply:
+        return ApiReply(200, self._strategies.start(request.body, request.user_id))
 
     def _market_data(self, connection: SimConnection, request: _Request) -> ApiReply:
         reply = self._md.handle(connection, request.call.key, request.body)

@@ -291,6 +291,36 @@ class FillPair(Record):
     active: bool = True
 
 
+@dataclass(kw_only=True)
+class OrderStrategy(Record):
+    """A started order strategy (DOC20 swagger `OrderStrategy`)."""
+
+    ENTITY_TYPE: ClassVar[str] = "orderStrategy"
+    MASTER_FIELD: ClassVar[str | None] = "account_id"
+    account_id: int
+    timestamp: str
+    contract_id: int
+    order_strategy_type_id: int
+    action: str
+    params: str | None = None
+    uuid: str | None = None
+    status: str
+    failure_message: str | None = None
+    sender_id: int | None = None
+    custom_tag50: str | None = None
+
+
+@dataclass(kw_only=True)
+class OrderStrategyLink(Record):
+    """One order of an order strategy, with its role as `label` (DOC20 swagger `OrderStrategyLink`)."""
+
+    ENTITY_TYPE: ClassVar[str] = "orderStrategyLink"
+    MASTER_FIELD: ClassVar[str | None] = "order_strategy_id"
+    order_strategy_id: int
+    order_id: int
+    label: str
+
+
 @dataclass(frozen=True)
 class StaticEntity:
     """A read-only catalog entity (contract, contractMaturity, product, currency) with fixed JSON."""

@@ -17,7 +17,15 @@ from tradovate_sim.auth import Authenticator
 from tradovate_sim.connection import ConnectionRegistry, SimConnection
 from tradovate_sim.wire import event_message
 
-ORDER_ENDPOINTS = frozenset({"order/placeorder", "order/modifyorder", "order/cancelorder", "order/liquidateposition"})
+ORDER_ENDPOINTS = frozenset(
+    {
+        "order/placeorder",
+        "order/modifyorder",
+        "order/cancelorder",
+        "order/liquidateposition",
+        "orderstrategy/startorderstrategy",
+    }
+)
 SHUTDOWN_REASONS = frozenset({"Maintenance", "ConnectionQuotaReached", "IPQuotaReached"})
 # Spellings the brief and people use for the same fault.
 KIND_ALIASES = {

@@ -2,15 +2,17 @@
 
 Each accepted command produces the entity sequence a Tradovate client sees (lead sheet §5): command,
 order, orderVersion, commandReport, executionReport New, order Working; then per fill executionReport
-Trade, fill, position (+ fillPair when closing), order Filled, cashBalance. Business failures are results
-(`failureReason`/`failureText`, status 200), never HTTP errors.
+Trade, fill, position (+ fillPair when closing), order Filled, cashBalance. The order of the executionReport, the
+fill and the position of one fill is not public: the `props_order` variant chooses it. Business failures are
+results (`failureReason`/`failureText`, status 200), never HTTP errors.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tradovate_sim.accounts import AccountBook
 from tradovate_sim.contracts import ContractCatalog, ContractSpec
@@ -25,6 +27,7 @@ from tradovate_sim.entities import (
     OrderVersion,
 )
 from tradovate_sim.market import Market, Tick, trade_date_of
+from tradovate_sim.variants import VariantState
 from tradovate_sim.wire import JsonObject, format_timestamp
 
 SUPPORTED_TYPES = frozenset({"Market", "Limit", "Stop", "StopLimit"})
@@ -66,6 +69,7 @@ class LiveOrder:
     cum_qty: int = 0
     value: float = 0.0
     triggered: bool = False
+    leg: object = None  # what the order is to an order strategy (strategies.StrategyLeg), if anything
 
     @property
     def side(self) -> int:
@@ -78,6 +82,18 @@ class LiveOrder:
         return self.terms.order_qty - self.cum_qty
 
 
+class OrderWatcher(Protocol):
+    """Told when an order starts working and when it stops (filled, canceled, expired): order strategies."""
+
+    def on_order_created(self, live: LiveOrder) -> None:
+        """A new order is working (it may fill right after)."""
+        ...
+
+    def on_order_done(self, live: LiveOrder) -> None:
+        """An order left the working set; `live.order.ord_status` says how."""
+        ...
+
+
 class OrderEngine:
     """Validates order commands, keeps working orders, and fills them as the market moves."""
 
@@ -87,14 +103,19 @@ class OrderEngine:
         accounts: AccountBook,
         market: Market,
         catalog: ContractCatalog,
+        variants: VariantState,
+        seed: int,
         partial_fill_qty: int | None = None,
     ) -> None:
+        self._variants = variants
+        self._shuffle = random.Random(f"{seed}:props-order")
         self._store = store
         self._accounts = accounts
         self._market = market
         self._catalog = catalog
         self.partial_fill_qty = partial_fill_qty
         self._working: dict[int, LiveOrder] = {}
+        self.watchers: list[OrderWatcher] = []
         self._order_ids = IdSequence(41_000_001)
         self._command_ids = IdSequence(52_000_001)
         self._report_ids = IdSequence(63_000_001)
@@ -108,10 +129,10 @@ class OrderEngine:
         """Orders still working, oldest first."""
         return list(self._working.values())
 
-    def place(self, body: JsonObject, user_id: int) -> JsonObject:
-        """`order/placeorder`: `{"orderId": N}` or a failure result."""
+    def place(self, body: JsonObject, user_id: int, leg: object = None) -> JsonObject:
+        """`order/placeorder`: `{"orderId": N}` or a failure result (`leg`: the order's part in a strategy)."""
         try:
-            return {"orderId": self._place(body, user_id).order.id}
+            return {"orderId": self._place(body, user_id, leg=leg).order.id}
         except OrderFailure as failure:
             return failure.as_result()
 
@@ -156,7 +177,7 @@ class OrderEngine:
         except OrderFailure as failure:
             return failure.as_result()
 
-    def _place(self, body: JsonObject, user_id: int, liquidating: bool = False) -> LiveOrder:
+    def _place(self, body: JsonObject, user_id: int, liquidating: bool = False, leg: object = None) -> LiveOrder:
         if self._accounts.trading_locked:
             raise OrderFailure("TradingLocked", "Trading is locked for this account")
         self._check_account(body, required=True)
@@ -197,7 +218,7 @@ class OrderEngine:
             ord_status="PendingNew",
         )
         version = self._version(command.id, order.id, spec, terms, _optional_str(body, "text"))
-        live = LiveOrder(order=order, version=version, spec=spec, terms=terms, command_id=command.id)
+        live = LiveOrder(order=order, version=version, spec=spec, terms=terms, command_id=command.id, leg=leg)
         self._store.create(command, account_id)
         self._store.create(order, account_id)
         self._store.create(version, account_id)
@@ -206,6 +227,8 @@ class OrderEngine:
         order.ord_status = "Working"
         self._store.update(order, account_id)
         self._working[order.id] = live
+        for watcher in self.watchers:
+            watcher.on_order_created(live)
         self._try_fill(live, immediate=True, trade_price=None)
         return live
 
@@ -313,6 +336,11 @@ class OrderEngine:
         live.order.ord_status = ord_status
         live.order.timestamp = stamp
         self._store.update(live.order, live.order.account_id)
+        self._done(live)
+
+    def _done(self, live: LiveOrder) -> None:
+        for watcher in self.watchers:
+            watcher.on_order_done(live)
 
     def on_trades(self, ticks: Sequence[Tick]) -> None:
         """Market listener: expire Day orders at the trade-date roll, then fill what the market crossed."""
@@ -372,15 +400,6 @@ class OrderEngine:
         live.value += qty * price
         status = "Filled" if live.remaining == 0 else "Working"
         account_id = live.order.account_id
-        self._execution(
-            live,
-            "Trade",
-            status,
-            stamp,
-            trade_date,
-            last_qty=qty,
-            last_px=price,
-        )
         fill = Fill(
             id=self._fill_ids.next(),
             order_id=live.order.id,
@@ -391,14 +410,35 @@ class OrderEngine:
             qty=qty,
             price=price,
         )
-        self._store.create(fill, account_id)
-        realized = self._accounts.apply_fill(fill)
+        realized = 0.0
+        for step in self._props_order():
+            if step == "er":
+                self._execution(live, "Trade", status, stamp, trade_date, last_qty=qty, last_px=price)
+            elif step == "fill":
+                self._store.create(fill, account_id)
+            else:
+                realized = self._accounts.apply_fill(fill)  # position (+ fillPair) events
         if status == "Filled":
             self._working.pop(live.order.id, None)
             live.order.ord_status = "Filled"
             live.order.timestamp = stamp
             self._store.update(live.order, account_id)
         self._accounts.book_cash(realized, qty)
+        if status == "Filled":
+            self._done(live)
+
+    def _props_order(self) -> list[str]:
+        """The order in which one fill's executionReport, fill and position (+ fillPair) events go out."""
+        order = self._variants.current.props_order
+        if order == "shuffled":
+            steps = ["er", "fill", "position"]
+            self._shuffle.shuffle(steps)
+            return steps
+        return {
+            "er_fill_position": ["er", "fill", "position"],
+            "fill_er_position": ["fill", "er", "position"],
+            "er_position_fill": ["er", "position", "fill"],
+        }[order]
 
     def _report(self, command_id: int, stamp: str, command_status: str, ord_status: str) -> None:
         report = CommandReport(

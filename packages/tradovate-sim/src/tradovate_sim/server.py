@@ -32,7 +32,10 @@ from tradovate_sim.recorder import (
 )
 from tradovate_sim.rest import RestGateway
 from tradovate_sim.schedule import ScheduleRunner
+from tradovate_sim.strategies import OrderStrategies
 from tradovate_sim.sync import UserSync
+from tradovate_sim.variant_routes import add_variant_routes
+from tradovate_sim.variants import VariantState
 from tradovate_sim.websocket import WebSocketGateway
 from tradovate_sim.wire import format_timestamp
 
@@ -46,29 +49,37 @@ class TradovateSim:
 
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config = config or SimConfig()
+        self.variants = VariantState(config.variants)
         self.recorder = Recorder(limit=config.max_records)
         self.catalog = ContractCatalog(config.contracts)
         self.market = Market(config, self.catalog.contracts)
         self.store = EntityStore()
         self._load_catalog()
         self.accounts = AccountBook(config, self.store, self.catalog, lambda: self.market.now_ms)
-        self.orders = OrderEngine(self.store, self.accounts, self.market, self.catalog, config.partial_fill_qty)
-        self.auth = Authenticator(config)
+        self.orders = OrderEngine(
+            self.store, self.accounts, self.market, self.catalog, self.variants, config.seed, config.partial_fill_qty
+        )
+        self.strategies = OrderStrategies(
+            self.store, self.accounts, self.orders, self.catalog, lambda: self.market.now_ms
+        )
+        self.auth = Authenticator(config, self.variants)
         self.penalties = PenaltyBox(config.clock, config.seed)
         self.registry = ConnectionRegistry()
         self.request_faults = RequestFaults()
         self.sync = UserSync(self.store, self.accounts)
-        self.market_data = MarketDataService(config, self.market, self.catalog)
+        self.market_data = MarketDataService(config, self.variants, self.market, self.catalog)
         self.faults = FaultInjector(self.registry, self.auth, self.request_faults, self)
         self.schedule = ScheduleRunner(config.fault_schedule, self.faults.apply)
         self.api = TradovateApi(
             config,
+            self.variants,
             self.auth,
             self.penalties,
             self.request_faults,
             self.store,
             self.accounts,
             self.orders,
+            self.strategies,
             self.sync,
             self.market_data,
             self.catalog,
@@ -76,7 +87,7 @@ class TradovateSim:
         )
         self.rest = RestGateway(self.api, self.recorder)
         self.websockets = WebSocketGateway(
-            config, self.registry, self.recorder, self.auth, self.api, self.market_data, self.sync
+            config, self.variants, self.registry, self.recorder, self.auth, self.api, self.market_data, self.sync
         )
         self.store.add_listener(self.sync.on_props)
         self.market.add_listener(self.market_data.on_trades)
@@ -104,6 +115,7 @@ class TradovateSim:
         main.router.add_get(f"{base}/websocket", self.websockets.handler("trading"))
         main.router.add_get("/md" + f"{base}/websocket", self.websockets.handler("md"))
         add_control_routes(main, self)
+        add_variant_routes(main, self.variants)
         main.router.add_route("*", f"{base}/{{tail:.*}}", self.rest.handle)
         md = web.Application()
         md.router.add_get(f"{base}/websocket", self.websockets.handler("md"))
@@ -235,6 +247,7 @@ class TradovateSim:
             "listening": sorted(self._sites),
             "stepCount": self.market.step_count,
             "marketTime": format_timestamp(self.market.now_ms),
+            "variants": self.variants.current.label,
             "connections": [{"id": conn.id, "kind": conn.kind, "userId": conn.user_id} for conn in self.registry.all()],
             "faults": [{"kind": record.kind, "affected": record.affected} for record in self.faults.log],
         }

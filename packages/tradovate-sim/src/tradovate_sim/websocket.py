@@ -21,7 +21,15 @@ from tradovate_sim.endpoints import ApiCall, TradovateApi
 from tradovate_sim.market_data import MarketDataService
 from tradovate_sim.recorder import Recorder
 from tradovate_sim.sync import UserSync
-from tradovate_sim.wire import CLIENT_HEARTBEAT, UnparsableRequest, parse_request, response_message
+from tradovate_sim.variants import VariantState
+from tradovate_sim.wire import (
+    CLIENT_HEARTBEAT,
+    JsonObject,
+    UnparsableRequest,
+    dumps,
+    parse_request,
+    response_message,
+)
 
 # Close codes and reasons are the simulator's choice; Tradovate documents only `c[3000,"Go away!"]`.
 AUTH_TIMEOUT_CLOSE = (3001, "Authorization timeout")
@@ -37,6 +45,7 @@ class WebSocketGateway:
     def __init__(
         self,
         config: SimConfig,
+        variants: VariantState,
         registry: ConnectionRegistry,
         recorder: Recorder,
         auth: Authenticator,
@@ -45,6 +54,7 @@ class WebSocketGateway:
         sync: UserSync,
     ) -> None:
         self._config = config
+        self._variants = variants
         self._registry = registry
         self._recorder = recorder
         self._auth = auth
@@ -72,7 +82,13 @@ class WebSocketGateway:
                 transport.abort()
 
         conn = SimConnection(
-            self._registry.next_id(), kind, ws, self._recorder, self._config.heartbeat_interval_s, abort
+            self._registry.next_id(),
+            kind,
+            ws,
+            self._recorder,
+            self._config.heartbeat_interval_s,
+            self._variants,
+            abort,
         )
         self._registry.add(conn)
         conn.send_open()
@@ -116,9 +132,10 @@ class WebSocketGateway:
             except Exception as error:
                 # A simulator bug must surface in the test as a 500, not as a silently dead socket.
                 log.exception("simulator failed on %s", parsed.endpoint)
-                conn.send_messages([response_message(parsed.request_id, 500, f"Simulator error: {error!r}")])
+                failure = response_message(parsed.request_id, 500, f"Simulator error: {error!r}")
+                conn.send_messages([self._shape(failure)])
                 return
-            response = reply.as_message(parsed.request_id)
+            response = self._shape(reply.as_message(parsed.request_id))
             if reply.never:
                 pass  # the order was executed; its reply is lost (outcome unknown to the client)
             elif reply.delay_s > 0:
@@ -135,7 +152,14 @@ class WebSocketGateway:
             conn.token = token
             conn.send_messages([response_message(request_id, 200)])
         else:
-            conn.send_messages([response_message(request_id, 401, AUTHORIZE_REJECTED_TEXT)])
+            conn.send_messages([self._shape(response_message(request_id, 401, AUTHORIZE_REJECTED_TEXT))])
+
+    def _shape(self, response: JsonObject) -> JsonObject:
+        """An error response's text `d` as the `error_d` variant says: a JSON string, or that string JSON-encoded."""
+        data = response.get("d")
+        if self._variants.current.error_d == "quoted_string" and response["s"] != 200 and isinstance(data, str):
+            return {**response, "d": dumps(data)}
+        return response
 
     async def _watchdog(self, conn: SimConnection) -> None:
         loop = asyncio.get_running_loop()

@@ -97,6 +97,12 @@ def format_timestamp(epoch_ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
+def format_timestamp_s(epoch_ms: int) -> str:
+    """ISO-8601 UTC to the second with `Z` (`2024-01-15T09:30:00Z`, the form of the Partner docs' placeholders)."""
+    moment = datetime.fromtimestamp(epoch_ms // 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_timestamp(text: str) -> int:
     """Epoch milliseconds from an ISO timestamp such as `2017-04-13T11:33Z`; naive means UTC."""
     moment = datetime.fromisoformat(text.strip())

@@ -35,6 +35,7 @@ class AcceptanceRun:
     select: str | None = None
     command: str = "pa acceptance"
     source: str = ""  # git commit of the tree that was tested, when known
+    variants: str = "default"  # the simulator variant set (tradovate_sim.variants label)
 
     @property
     def seeds(self) -> list[int]:
@@ -221,6 +222,7 @@ def write_report(run: AcceptanceRun, out_dir: Path, *, docs_root: Path | None = 
                 "exit_code": run.exit_code,
                 "select": run.select,
                 "source": run.source,
+                "variants": run.variants,
                 "seeds": run.seeds,
                 "versions": run.versions,
                 "verdict": overall(run, results),
@@ -253,6 +255,7 @@ def _context_rows(run: AcceptanceRun) -> list[tuple[str, str]]:
         ("command", run.command),
         ("selection", run.select or "all acceptance tests"),
         ("simulator seed(s)", ", ".join(str(s) for s in run.seeds) or "-"),
+        ("simulator variants", run.variants),
         ("pytest exit code", str(run.exit_code)),
     ]
     if run.source:

@@ -26,6 +26,7 @@ from rich.table import Table
 from pa_harness.acceptance.criteria import TEST_FILES
 from pa_harness.acceptance.evidence import EvidenceRecorder, TestEvidence
 from pa_harness.acceptance.report import PASS, AcceptanceRun, judge, overall, write_report
+from pa_harness.acceptance.variants import from_environment
 from platform_adapter import __version__
 
 _LIBRARIES = (
@@ -106,6 +107,7 @@ def run_acceptance(*, out_dir: Path, console: Console, tests_dir: Path | None = 
             f"pytest is needed to run the acceptance tests ({exc}); install the dev extra"
         ) from exc
     tests_dir = tests_dir or find_tests_dir()
+    variants = from_environment().label  # what the harness's simulators will follow (PA_SIM_VARIANTS)
     files = [tests_dir / name for name in TEST_FILES]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
@@ -161,6 +163,7 @@ def run_acceptance(*, out_dir: Path, console: Console, tests_dir: Path | None = 
         select=select,
         command="pa acceptance" + (f" -k {select!r}" if select else ""),
         source=source_revision(tests_dir),
+        variants=variants,
     )
     md_path, html_path = write_report(run, out_dir, docs_root=tests_dir.parent.parent)
     results = judge(run)
