@@ -631,7 +631,7 @@ class _SoakRun:
         violations += self._execution_checks()
         unresolved = tuple(sorted(self.stack.adapter.intents.ledger.unresolved()))
         platform = self.stack.platform
-        reconnects = sum(s.reconnects for s in (platform.md, platform.trading) if s is not None)
+        reconnects = sum(link.reconnects for link in platform.links.values())
         return SoakResult(
             seed=self.seed,
             ok=not violations,
