@@ -14,8 +14,8 @@ from pa_harness.soak import command as soak_command
 from platform_adapter.core.outbox import Outbox
 from platform_adapter.mic import GapDetail
 from platform_adapter.tradovate.facts import FactBuilder, SocketContext
-from platform_adapter.tradovate.supervisor import LinkLoss, SocketSupervisor
 from platform_adapter.tradovate.protocol import Message
+from platform_adapter.tradovate.supervisor import LinkLoss, SocketSupervisor
 from tradovate_sim import ScheduledFault
 
 CI_SEEDS = range(1, 41)

@@ -129,7 +129,6 @@ class TradovatePlatform:
             tokens=tokens,
             budget=self.budget,
             builder=builder,
-            health=self._health,
             clock=self._clock,
             heartbeat=self.settings.heartbeat,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from platform_adapter.config import BackoffSettings
 from platform_adapter.core.clock import Clock
@@ -31,6 +32,7 @@ from platform_adapter.tradovate.errors import (
     Unauthorized,
 )
 from platform_adapter.tradovate.facts import FactBuilder
+from platform_adapter.tradovate.protocol.session import Closed, SessionEvent, ShutdownAnnounced, Silent
 
 _log = get_logger("pa.socket")
 _LOCKED_OUT = (AuthFailed, CaptchaRequired, RateLimited)
@@ -99,6 +101,7 @@ class SocketSupervisor:
         self._backoff = Backoff(backoff, rng)
         self._key = f"link.{socket.role.value}"
         self._was_ready = False
+        self._close_reason: tuple[HealthReason, str] | None = None  # why the current connection is ending
         self.lost_hooks: list[LostHook] = []
         self.reconnects = 0
         self.last_loss: LinkLoss | None = None
@@ -145,10 +148,11 @@ class SocketSupervisor:
         """One connection, start to end: how it ended, and whether Tradovate refuses us for a while."""
         socket = self.socket
         self._was_ready = False
+        self._close_reason = None
         reason, detail = HealthReason.SOCKET_CLOSED, "closed by the platform"
         locked_out = False
         try:
-            await socket.serve(self._on_ready)
+            await socket.serve(self._on_ready, self._on_notice)
         except ConnectFailed as exc:
             # Health already says PA_DOWN with what to do for a refused login or a lock-out; retrying fast is worse.
             if isinstance(exc.cause, _LOCKED_OUT):
@@ -158,17 +162,20 @@ class SocketSupervisor:
             reason, detail = HealthReason.TOKEN_EXPIRED, str(exc)
         except (RateLimited, CaptchaRequired) as exc:
             reason, detail, locked_out = HealthReason.RATE_LIMITED, str(exc), True
+        except (
+            ReaderFault
+        ) as exc:  # the frame was forwarded raw; this is why the connection ended, whatever came before
+            self._close_reason = (HealthReason.SOCKET_CLOSED, str(exc))
         except TradovateError as exc:  # a timeout, a lost socket, a subscription or sync answered with an error
             # The connection is not usable as configured: close it and reconnect (reported, never silent).
             detail = f"setup failed: {exc}"
         except Exception as exc:  # a fault no layer expected (a bug, input nobody foresaw): restart this socket only
-            if not isinstance(exc, ReaderFault):
-                _log.exception("socket_fault", socket=socket.role.value, epoch=socket.epoch)
+            _log.exception("socket_fault", socket=socket.role.value, epoch=socket.epoch)
             detail = f"fault: {type(exc).__name__}: {exc}"
         finally:
             # Its requests and charts died with it.
             self._builder.correlation.forget_connection(socket.context.connection_id)
-        reason, detail = socket.close_reason or (reason, detail)
+        reason, detail = self._close_reason or (reason, detail)
         locked_out = locked_out or reason is HealthReason.SHUTDOWN_QUOTA
         return self._loss(reason, detail, socket.epoch), locked_out
 
@@ -180,6 +187,25 @@ class SocketSupervisor:
         _log.info(
             "socket_ready", socket=socket.role.value, epoch=socket.epoch, connection_id=socket.context.connection_id
         )
+
+    def _on_notice(self, event: SessionEvent[Any]) -> None:
+        """What the platform said about the connection's end, as it happened."""
+        role = self.socket.role.value
+        if type(event) is Closed:
+            detail = f"platform closed the socket: {event.code} {event.reason}"
+            self._close_reason = self._close_reason or (HealthReason.SOCKET_CLOSED, detail)
+        elif type(event) is Silent:
+            detail = f"no frame from the {role} socket for {event.silent_s:.1f} s (bound {event.bound_s:.1f} s)"
+            self._close_reason = (HealthReason.HEARTBEAT_SILENCE, detail)
+            _log.warning("socket_silent", socket=role, silent_s=round(event.silent_s, 2))
+        elif type(event) is ShutdownAnnounced:
+            reason = HealthReason.SHUTDOWN_QUOTA if event.quota else HealthReason.SHUTDOWN_MAINTENANCE
+            detail = f"Tradovate announced a shutdown of the {role} socket: {event.reason_code or 'no reason code'}"
+            if event.quota:
+                detail += " (too many connections for this user/IP: close other sessions)"
+            self._close_reason = (reason, detail)
+            self._health.raise_condition(f"{self._key}.shutdown", reason, HealthState.DEGRADED, detail=detail)
+            _log.warning("platform_shutdown", socket=role, reason_code=event.reason_code)
 
     def _loss(self, reason: HealthReason, detail: str, epoch: int) -> LinkLoss:
         return LinkLoss(reason, detail, epoch, self.socket.last_recv_ts, self._clock.now_ns())

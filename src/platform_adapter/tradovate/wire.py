@@ -12,8 +12,9 @@ PA's reader builds facts, the probe's records what it sees.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn, TypeAlias
 
 import aiohttp
@@ -73,10 +74,29 @@ class SessionWire:
         self._budget = budget
         self._on_send = on_send  # the probe records every frame it sends
         self._opened: asyncio.Future[SessionEvent[Waiter] | None] = asyncio.get_running_loop().create_future()
+        self._tasks: list[asyncio.Task[None]] = []
         self._timers: asyncio.Task[None] | None = None
         self._sleeping = False  # the timers sleep until `_wake_at`; a request due sooner wakes them (`rearm`)
         self._wake_at = math.inf
         self._rearming = False
+
+    def start(
+        self, reader: Coroutine[Any, Any, None], on_event: Callable[[SessionEvent[Waiter]], None]
+    ) -> asyncio.Task[None]:
+        """Run the caller's reader and the timers; returns the reader's task, which ends when the socket closes."""
+        self._tasks = [
+            asyncio.create_task(reader, name=f"{self.name}-reader"),
+            asyncio.create_task(self.run_timers(on_event), name=f"{self.name}-timers"),
+        ]
+        return self._tasks[0]
+
+    async def stop(self) -> None:
+        """Stop the reader and the timers, and close the socket."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.ws.close()
 
     async def send(self, text: str) -> None:
         """Send one frame; NotConnected if the socket is already closed (nothing went out)."""

@@ -121,7 +121,6 @@ class HotPath:
             tokens=tokens,
             budget=budget,
             builder=self.builder,
-            health=self.health,
             clock=clock,
             heartbeat=settings.heartbeat,
         )
