@@ -398,10 +398,11 @@ class TradovateSession(Generic[W]):
             self.state = SessionState.CLOSED
             self._queue(HandshakeTimedOut(self._open_timeout_s))
             return
-        silent = now - self._last_frame
-        if self._silence_s is not None and not self._paused and silent >= self._silence_s:
+        # The same sum as `next_deadline`, not `now - last >= bound`: float rounding must not leave a due deadline
+        # unexpired (a timer woken at it would spin).
+        if self._silence_s is not None and not self._paused and now >= self._last_frame + self._silence_s:
             self.state = SessionState.CLOSED
-            self._queue(Silent(silent, self._silence_s))
+            self._queue(Silent(now - self._last_frame, self._silence_s))
             return
         if now >= self._heartbeat_at and self._heartbeat_s:
             self._heartbeat_at = now + self._heartbeat_s
