@@ -81,14 +81,6 @@ class HealthMonitor:
         if self._conditions.pop(key, None) is not None:
             self._update()
 
-    def clear_prefix(self, prefix: str) -> None:
-        """Clear every condition whose key starts with `prefix`."""
-        keys = [k for k in self._conditions if k.startswith(prefix)]
-        for key in keys:
-            del self._conditions[key]
-        if keys:
-            self._update()
-
     def _update(self) -> None:
         old = self._current
         new_state = self._worst()

@@ -15,7 +15,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -722,8 +722,3 @@ async def run_soak_async(seed: int, *, steps: int = 300, config: SoakConfig | No
 def run_soak(seed: int, *, steps: int = 300, config: SoakConfig | None = None) -> SoakResult:
     """Run one seeded soak (simulator + PA + reference U/Paper/OE, on 127.0.0.1) and check its invariants."""
     return asyncio.run(run_soak_async(seed, steps=steps, config=config))
-
-
-def run_seeds(seeds: Sequence[int], *, steps: int = 300, config: SoakConfig | None = None) -> list[SoakResult]:
-    """Run several seeds one after the other."""
-    return [run_soak(seed, steps=steps, config=config) for seed in seeds]
