@@ -16,12 +16,14 @@ from hypothesis import strategies as st
 
 from platform_adapter.tradovate.protocol import (
     HEARTBEAT,
+    Event,
     MessagesFrame,
     Penalty,
     Response,
     SessionState,
     SessionStateError,
     TradovateSession,
+    decode_frame,
     decode_request,
 )
 from platform_adapter.tradovate.protocol.session import (
@@ -481,3 +483,16 @@ def test_a_response_carries_its_raw_bytes_for_the_fact_path() -> None:
     assert isinstance(frame, MessagesFrame)
     (message,) = frame.messages
     assert isinstance(message, Response) and message.raw == b'{"s":200,"i":2,"d":{"x":1}}'
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(message_objects, max_size=4))
+def test_a_frame_flagged_events_only_holds_nothing_the_session_looks_for(items: list[dict[str, Any]]) -> None:
+    # The session skips its scan on `events_only` frames: the flag must be exact, on the text and bytes paths.
+    text = "a" + compact(items)
+    for frame in (decode_frame(text), decode_frame(text.encode())):
+        assert isinstance(frame, MessagesFrame)
+        plain = bool(frame.messages) and all(isinstance(m, Event) and m.head is not None for m in frame.messages)
+        assert frame.events_only == plain
+        if frame.events_only:
+            assert not any(isinstance(m, Response) or m.kind == "shutdown" for m in frame.messages)  # type: ignore[union-attr]

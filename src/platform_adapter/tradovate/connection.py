@@ -162,6 +162,7 @@ class TradovateSocket:
         receive, facts, frame_fact, settle = session.receive, builder.messages, builder.frame, wire.settle
         now_ns, monotonic = clock.now_ns, clock.monotonic
         text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
+        ctx, recv_ts = self.context, None  # one connection, one context; the last receipt is kept at the end
         try:
             async for msg in wire.ws:
                 kind = msg.type
@@ -170,9 +171,7 @@ class TradovateSocket:
                 else:
                     break
                 recv_ts = now_ns()
-                self.last_recv_ts = recv_ts
                 self.frames += 1
-                ctx = self.context
                 try:
                     frame = receive(data, monotonic())
                     if type(frame) is MessagesFrame:
@@ -189,6 +188,8 @@ class TradovateSocket:
                     await writer.wait_for_room()
                     session.resume(monotonic())
         finally:
+            if recv_ts is not None:
+                self.last_recv_ts = recv_ts
             wire.end(self._on_event)
 
     def _reader_fault(self, ctx: SocketContext, recv_ts: int, data: str | bytes, exc: Exception) -> NoReturn:

@@ -264,12 +264,13 @@ class TradovateSession(Generic[W]):
         self._last_frame = now
         frame = decode_frame(data)
         if type(frame) is MessagesFrame:
-            for message in frame.messages:  # events first: the common message, one check each
-                if type(message) is Event:
-                    if message.kind == "shutdown":
-                        self._shutdown(message)
-                elif type(message) is Response:
+            if frame.events_only:  # md / chart / props only (most frames): no answer, no notice in it
+                return frame
+            for message in frame.messages:
+                if type(message) is Response:
                     self._answer(message)
+                elif type(message) is Event and message.kind == "shutdown":
+                    self._shutdown(message)
         elif type(frame) is OpenFrame:
             if self.state is SessionState.OPENING:
                 self.state = SessionState.AUTHORIZING
