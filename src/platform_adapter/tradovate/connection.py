@@ -10,7 +10,6 @@ ready. `supervisor.SocketSupervisor` reconnects it and decides what each ending 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any, NoReturn
@@ -25,7 +24,6 @@ from platform_adapter.tradovate.budget import RequestBudget
 from platform_adapter.tradovate.correlation import RequestRoute
 from platform_adapter.tradovate.errors import (
     ConnectFailed,
-    ConnectionLost,
     NotConnected,
     ReaderFault,
     TradovateError,
@@ -68,7 +66,6 @@ class TradovateSocket:
         self._http, self._tokens, self._budget, self._builder = http, tokens, budget, builder
         self._clock, self._hb = clock, heartbeat
         self._wire: SessionWire | None = None
-        self._notice: Notice = _ignore
         self.context = SocketContext(role.value, f"{role.value}-0", 0)  # the current connection, for its facts
         self.epoch = self.frames = 0
         self.last_recv_ts: int | None = None  # the last frame received: where a loss's gap begins
@@ -94,18 +91,15 @@ class TradovateSocket:
             now, open_timeout_s=hb.request_timeout_s, heartbeat_s=hb.client_interval_s, silence_s=hb.silence_timeout_s
         )
         self._wire = wire = SessionWire(self.role.value, ws, session, self._clock, self._budget)
-        self._notice = on_notice
-        reader = wire.start(self._read(wire), self._on_event)
+
+        def on_event(event: SessionEvent[Any]) -> None:
+            if type(event) is ShutdownAnnounced and event.quota:
+                self._tokens.invalidate()  # a connection quota revokes the oldest connection's token
+            on_notice(event)
+
+        reader = wire.start(self._read(wire, on_event), on_event)
         try:
-            setup = asyncio.ensure_future(self._set_up(wire, token, self.epoch))
-            await asyncio.wait({setup, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if not setup.done():  # the socket died during setup: stop at once
-                setup.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await setup
-                await reader  # raises ReaderFault if a frame broke it
-                raise ConnectionLost("socket closed during setup")
-            setup.result()
+            await wire.while_open(self._set_up(wire, token, self.epoch))
             self.ready.set()
             on_ready()
             await reader
@@ -115,7 +109,7 @@ class TradovateSocket:
         finally:
             self.ready.clear()
             await wire.stop()
-            self._wire, self._notice = None, _ignore
+            self._wire = None
 
     async def _set_up(self, wire: SessionWire, token: str, epoch: int) -> None:
         await wire.opened()
@@ -156,7 +150,7 @@ class TradovateSocket:
             self._tokens.invalidate()
             raise
 
-    async def _read(self, wire: SessionWire) -> None:
+    async def _read(self, wire: SessionWire, on_event: Notice) -> None:
         """The hot path: each frame into the session, its messages into facts (in order), then the session's events."""
         session, writer, clock, builder = wire.session, self._builder.writer, self._clock, self._builder
         receive, facts, frame_fact, settle = session.receive, builder.messages, builder.frame, wire.settle
@@ -179,7 +173,7 @@ class TradovateSocket:
                     elif type(frame) is CloseFrame or type(frame) is MalformedFrame:
                         frame_fact(ctx, recv_ts, frame)
                     if session.has_events:
-                        settle(session.take_events(), self._on_event)
+                        settle(session.take_events(), on_event)
                 except Exception as exc:
                     self._reader_fault(ctx, recv_ts, data, exc)
                 if not writer.has_room:
@@ -190,7 +184,7 @@ class TradovateSocket:
         finally:
             if recv_ts is not None:
                 self.last_recv_ts = recv_ts
-            wire.end(self._on_event)
+            wire.end(on_event)
 
     def _reader_fault(self, ctx: SocketContext, recv_ts: int, data: str | bytes, exc: Exception) -> NoReturn:
         """A frame that no layer expected: forward it raw, then end this connection (the process goes on)."""
@@ -201,12 +195,3 @@ class TradovateSocket:
         raw = data if isinstance(data, str) else data.decode("utf-8", "backslashreplace")
         self._builder.frame(ctx, recv_ts, MalformedFrame(raw, error))
         raise ReaderFault(f"reader fault: {type(exc).__name__}: {exc}") from exc
-
-    def _on_event(self, event: SessionEvent[Any]) -> None:
-        if type(event) is ShutdownAnnounced and event.quota:
-            self._tokens.invalidate()  # a connection quota revokes the oldest connection's token (connection-overview)
-        self._notice(event)
-
-
-def _ignore(event: SessionEvent[Any]) -> None:
-    """No connection is being served: nothing to tell."""

@@ -90,6 +90,19 @@ class SessionWire:
         ]
         return self._tasks[0]
 
+    async def while_open(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work`, but stop it at once if the socket closes meanwhile (ConnectionLost; ReaderFault if a frame
+        broke the reader): setup must not outlive its connection, even while it waits on the budget."""
+        reader, job = self._tasks[0], asyncio.ensure_future(work)
+        await asyncio.wait({job, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if not job.done():
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await job
+            await reader  # raises ReaderFault if a frame broke it
+            raise ConnectionLost(f"{self.name} socket closed during setup")
+        job.result()
+
     async def stop(self) -> None:
         """Stop the reader and the timers, and close the socket."""
         for task in self._tasks:

@@ -161,7 +161,7 @@ class HotPath:
         session: TradovateSession[Any] = TradovateSession(self._clock.monotonic(), open_timeout_s=3600.0)
         wire = SessionWire("md", cast(aiohttp.ClientWebSocketResponse, feed), session, self._clock, self._budget)
         reader: Any = self.socket
-        await reader._read(wire)  # the production reader loop, unchanged
+        await reader._read(wire, _no_notice)  # the production reader loop, unchanged
         await self.outbox.drained()
         return self.sink.count - before
 
@@ -169,3 +169,7 @@ class HotPath:
 def _reconcile(response: Response) -> None:
     # What `UserSync` does with the snapshot response: read the command/order references out of it.
     sync_snapshot_refs(response.d)
+
+
+def _no_notice(event: object) -> None:
+    """The memory feed ends without a close frame or a shutdown: nothing to tell."""
