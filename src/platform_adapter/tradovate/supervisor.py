@@ -162,9 +162,8 @@ class SocketSupervisor:
             reason, detail = HealthReason.TOKEN_EXPIRED, str(exc)
         except (RateLimited, CaptchaRequired) as exc:
             reason, detail, locked_out = HealthReason.RATE_LIMITED, str(exc), True
-        except (
-            ReaderFault
-        ) as exc:  # the frame was forwarded raw; this is why the connection ended, whatever came before
+        except ReaderFault as exc:
+            # The frame was forwarded raw; it is why the connection ended, whatever was said before.
             self._close_reason = (HealthReason.SOCKET_CLOSED, str(exc))
         except TradovateError as exc:  # a timeout, a lost socket, a subscription or sync answered with an error
             # The connection is not usable as configured: close it and reconnect (reported, never silent).
