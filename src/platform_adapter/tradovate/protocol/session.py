@@ -50,7 +50,6 @@ __all__ = [
     "PendingRequest",
     "Refusal",
     "Refused",
-    "RequestOutcome",
     "Resend",
     "SessionEvent",
     "SessionState",
@@ -143,10 +142,6 @@ class Lost(Generic[W]):
     """The connection ended before the answer: the request was sent, its effect is unknown."""
 
     request: PendingRequest[W]
-
-
-RequestOutcome: TypeAlias = Answered[W] | Refused[W] | Resend[W] | TimedOut[W] | Lost[W]
-"""An event that settles one pending request (it carries the request, and so its waiter)."""
 
 
 @dataclass(frozen=True, slots=True)
