@@ -99,7 +99,7 @@ async def test_a_dead_connections_routes_are_forgotten(transport: Transport) -> 
             await h.until(lambda: not h.stack.platform.md.ready.is_set(), what="md down")  # type: ignore[union-attr]
             await h.advance(5.0)
             await h.up()
-        live = {key[0] for key in builder.charts}
+        live = builder.correlation.chart_connections()
         assert live == {h.stack.platform.md.context.connection_id}  # type: ignore[union-attr]
 
 

@@ -11,10 +11,9 @@ from platform_adapter.tradovate.protocol import (
     AccessTokenResponse,
     Account,
     ChartSubscription,
-    CommandResult,
     Contract,
     MessagesFrame,
-    PlaceOrderResult,
+    OrderResult,
     ProtocolDecodeError,
     Response,
     ShutdownNotice,
@@ -30,8 +29,7 @@ from .strategies import json_values
 
 MODELS: list[type[TradovateModel]] = [
     AccessTokenResponse,
-    PlaceOrderResult,
-    CommandResult,
+    OrderResult,
     Contract,
     Account,
     ChartSubscription,
@@ -101,15 +99,15 @@ def test_tokens_never_appear_in_repr() -> None:
 
 def test_place_order_success_and_business_failure() -> None:
     # SWAG PlaceOrderResult; a business failure still arrives as 200 (JS:EX-4a; P error-handling)
-    assert decode_model(PlaceOrderResult, b'{"orderId":1234567}') == PlaceOrderResult(order_id=1234567)
+    assert decode_model(OrderResult, b'{"orderId":1234567}') == OrderResult(order_id=1234567)
     assert decode_model(
-        PlaceOrderResult, b'{"failureReason":"SessionClosed","failureText":"Session is closed"}'
-    ) == PlaceOrderResult(failure_reason="SessionClosed", failure_text="Session is closed")
+        OrderResult, b'{"failureReason":"SessionClosed","failureText":"Session is closed"}'
+    ) == OrderResult(failure_reason="SessionClosed", failure_text="Session is closed")
 
 
 def test_command_result() -> None:
     # SWAG CommandResult (modifyorder / cancelorder)
-    assert decode_model(CommandResult, b'{"commandId":77}') == CommandResult(command_id=77)
+    assert decode_model(OrderResult, b'{"commandId":77}') == OrderResult(command_id=77)
 
 
 def test_account() -> None:
@@ -118,9 +116,9 @@ def test_account() -> None:
 
 
 def test_wrong_shape_is_returned_as_undecodable_payload() -> None:
-    result = decode_model(PlaceOrderResult, b'{"orderId":"abc"}')
+    result = decode_model(OrderResult, b'{"orderId":"abc"}')
     assert isinstance(result, UndecodablePayload)
-    assert result.model == "PlaceOrderResult"
+    assert result.model == "OrderResult"
     assert result.raw == b'{"orderId":"abc"}'
     error = result.as_error()
     assert isinstance(error, ProtocolDecodeError)

@@ -13,7 +13,6 @@ from platform_adapter.tradovate.protocol import (
     MalformedRequest,
     Request,
     RequestEncodeError,
-    RequestIds,
     decode_request,
     encode_authorize,
     encode_body,
@@ -77,14 +76,6 @@ def test_client_heartbeat_is_an_empty_json_array() -> None:
     # WSMD; JS:EX-06: "A heartbeat frame is simply an empty array, stringified"
     assert HEARTBEAT == "[]"
     assert json.loads(HEARTBEAT) == []
-
-
-def test_request_ids_start_at_one_and_are_unique_per_connection() -> None:
-    ids = RequestIds()
-    assert ids.last == 0
-    assert [ids.next_id() for _ in range(3)] == [1, 2, 3]
-    assert ids.last == 3
-    assert RequestIds().next_id() == 1  # a new connection starts again
 
 
 @pytest.mark.parametrize(

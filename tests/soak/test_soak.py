@@ -13,9 +13,9 @@ from pa_harness.soak import SoakResult, plan_soak, run_soak, soak_main
 from pa_harness.soak import command as soak_command
 from platform_adapter.core.outbox import Outbox
 from platform_adapter.mic import GapDetail
-from platform_adapter.tradovate.connection import LinkLoss, TradovateSocket
 from platform_adapter.tradovate.facts import FactBuilder, SocketContext
 from platform_adapter.tradovate.protocol import Message
+from platform_adapter.tradovate.supervisor import LinkLoss, SocketSupervisor
 from tradovate_sim import ScheduledFault
 
 CI_SEEDS = range(1, 41)
@@ -65,11 +65,11 @@ def test_a_fact_the_pa_silently_drops_fails_the_seed_and_names_it(monkeypatch: p
 
 
 def test_a_connection_lost_without_a_gap_fact_fails_the_seed(monkeypatch: pytest.MonkeyPatch) -> None:
-    def lose_quietly(self: TradovateSocket, loss: LinkLoss) -> None:
+    def lose_quietly(self: SocketSupervisor, loss: LinkLoss) -> None:
         for hook in self.lost_hooks:
-            hook(self, loss)
+            hook(self.socket, loss)
 
-    monkeypatch.setattr(TradovateSocket, "_report_loss", lose_quietly)
+    monkeypatch.setattr(SocketSupervisor, "_report_loss", lose_quietly)
     result = run_soak(1, steps=200)
     assert not result.ok
     assert any("no gap fact reports it" in v for v in result.violations)

@@ -61,12 +61,11 @@ class PACollector:
         reconnects = CounterMetricFamily("pa_reconnects", "Reconnect attempts, per socket.", labels=["socket"])
         epoch = GaugeMetricFamily("pa_socket_epoch", "Connection epoch (1 = first connection).", labels=["socket"])
         up = GaugeMetricFamily("pa_socket_up", "1 while the socket is connected and synced.", labels=["socket"])
-        for socket in (self._platform.trading, self._platform.md):
-            if socket is None:
-                continue
+        for link in self._platform.links.values():
+            socket = link.socket
             role = [socket.role.value]
             frames.add_metric(role, socket.frames)
-            reconnects.add_metric(role, socket.reconnects)
+            reconnects.add_metric(role, link.reconnects)
             epoch.add_metric(role, socket.epoch)
             up.add_metric(role, 1 if socket.ready.is_set() else 0)
         return (frames, reconnects, epoch, up)

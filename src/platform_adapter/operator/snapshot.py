@@ -33,7 +33,7 @@ from platform_adapter.mic import (
 )
 from platform_adapter.mic.codec import decode_gap
 from platform_adapter.operator.tap import FactTap
-from platform_adapter.tradovate.connection import TradovateSocket
+from platform_adapter.tradovate.connection import Role, TradovateSocket
 from platform_adapter.tradovate.platform import TradovatePlatform
 
 
@@ -279,25 +279,24 @@ class StatusSource:
     @staticmethod
     def _sockets(platform: TradovatePlatform, rates: Mapping[str, float]) -> tuple[SocketStatus, ...]:
         rows = []
-        for role, socket in (("trading", platform.trading), ("md", platform.md)):
-            if socket is None:
-                if role == "trading" and platform.started.is_set():
+        for role in (Role.TRADING, Role.MD):
+            link = platform.links.get(role)
+            if link is None:
+                if role is Role.TRADING and platform.started.is_set():
                     continue  # SIM mode: market ingress only, no trading socket by design
-                rows.append(SocketStatus(role, "not started", 0, 0, 0.0, 0))
+                rows.append(SocketStatus(role.value, "not started", 0, 0, 0.0, 0))
                 continue
+            socket, loss = link.socket, link.last_loss
             rows.append(
                 SocketStatus(
-                    role=role,
+                    role=role.value,
                     state=_socket_state(socket),
                     epoch=socket.epoch,
                     frames=socket.frames,
-                    frames_per_s=rates.get(f"socket.{role}", 0.0),
-                    reconnects=socket.reconnects,
+                    frames_per_s=rates.get(f"socket.{role.value}", 0.0),
+                    reconnects=link.reconnects,
                     last_loss=(
-                        f"{socket.last_loss.reason.value} at {utc_time(socket.last_loss.lost_ts)}: "
-                        f"{socket.last_loss.detail}"
-                        if socket.last_loss is not None
-                        else ""
+                        f"{loss.reason.value} at {utc_time(loss.lost_ts)}: {loss.detail}" if loss is not None else ""
                     ),
                 )
             )

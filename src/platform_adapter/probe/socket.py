@@ -1,10 +1,11 @@
-"""A raw Tradovate WebSocket for the probe: every frame recorded, requests paced by the shared budget.
+"""A raw Tradovate WebSocket for the probe: every frame recorded, requests through the PA's own session.
 
 The PA's `TradovateSocket` reacts (it reconnects, resubscribes, backfills, closes on silence); the
 probe must instead *observe* Tradovate, one controlled step at a time, so it drives the socket by
-hand. It speaks through the same sans-I/O codec and obeys the same `RequestBudget` and penalty rules as
-the PA: a penalty ticket on a read is waited out and re-sent once with its ticket, a 429 or a captcha
-locks every request out, and a mutating request is never re-sent.
+hand: no reconnect, no silence bound, heartbeats only once asked for. Its protocol is the PA's:
+the same sans-I/O `TradovateSession` and the same `SessionWire` request path through the shared
+`RequestBudget` — a penalty ticket on a read is waited out and re-sent with its ticket, a 429 or a
+captcha locks every request out, a mutating request is never re-sent.
 """
 
 from __future__ import annotations
@@ -20,22 +21,16 @@ import aiohttp
 from platform_adapter.core.clock import Clock
 from platform_adapter.probe.capture import CaptureWriter
 from platform_adapter.tradovate.budget import RequestBudget
-from platform_adapter.tradovate.connection import PenaltyTicket
-from platform_adapter.tradovate.errors import ConnectionLost, NotConnected, RequestTimeout
+from platform_adapter.tradovate.errors import NotConnected
 from platform_adapter.tradovate.protocol import (
-    HEARTBEAT,
     CloseFrame,
     Message,
     MessagesFrame,
-    OpenFrame,
     Response,
-    decode_frame,
-    encode_authorize,
+    TradovateSession,
     encode_body,
-    encode_request,
-    parse_penalty,
-    with_ticket,
 )
+from platform_adapter.tradovate.wire import SessionWire
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +66,9 @@ class ProbeSocket:
         self._clock = clock
         self._timeout_s = request_timeout_s
         self._heartbeat_s = heartbeat_s
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._wire: SessionWire | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._next_id = 0
         self._arrived = asyncio.Event()
-        self._opened = asyncio.Event()
         self.received: list[Received] = []
         self.closed = asyncio.Event()
         self.closed_at: float | None = None
@@ -86,45 +79,35 @@ class ProbeSocket:
 
     async def open(self) -> None:
         """Connect and wait for the `o` frame."""
-        self._ws = await self._http.ws_connect(self.url, autoping=True, max_msg_size=0)
+        ws = await self._http.ws_connect(self.url, autoping=True, max_msg_size=0)
         self._capture.ws_event("open", "send", self.socket, self.conn, None)
-        self._tasks.append(asyncio.create_task(self._read(self._ws), name=f"probe-{self.conn}-reader"))
-        await self._wait_event(self._opened, "open frame")
+        # No heartbeats until asked for, and no silence bound: the probe watches what the server does.
+        session: TradovateSession[Any] = TradovateSession(self._clock.monotonic(), open_timeout_s=self._timeout_s)
+        self._wire = wire = SessionWire(self.conn, ws, session, self._clock, self._budget, on_send=self._sending)
+        self._tasks.append(asyncio.create_task(self._read(wire), name=f"probe-{self.conn}-reader"))
+        self._tasks.append(asyncio.create_task(wire.run_timers(_ignore), name=f"probe-{self.conn}-timers"))
+        await wire.opened()
 
     def start_heartbeats(self) -> None:
         """Send `[]` every `heartbeat_s` (Tradovate drops a client that stays silent)."""
-        self._tasks.append(asyncio.create_task(self._heartbeats(), name=f"probe-{self.conn}-heartbeat"))
+        wire = self._require()
+        now = self._clock.monotonic()
+        wire.session.start_heartbeats(self._heartbeat_s, now)
+        wire.rearm(now + self._heartbeat_s)
 
     async def authorize(self, token: str) -> Response:
         """Send `authorize` with the token (masked in the capture) and return the answer."""
-        request_id, start = self._allocate(), len(self.received)
-        await self._send(encode_authorize(request_id, token))
-        return await self._response(request_id, "authorize", start)
+        return await self._require().authorize(token, self._timeout_s)
 
     async def request(self, endpoint: str, body: Any = None, *, query: str = "", mutating: bool = False) -> Response:
-        """One request through the shared budget; a read with a penalty ticket is re-sent once with it."""
+        """One request through the shared budget, with the PA's penalty rules (`SessionWire.request`)."""
         data = encode_body(body) if body is not None and not isinstance(body, bytes) else body
-        ticketed = False
-        while True:
-            await self._budget.acquire(wait=not mutating)
-            request_id, start = self._allocate(), len(self.received)
-            await self._send(encode_request(endpoint, request_id, query, data))
-            response = await self._response(request_id, endpoint, start)
-            if response.status == 429:
-                raise self._budget.rate_limited(endpoint)
-            penalty = parse_penalty(response.d) if response.status == 200 else None
-            if penalty is None:
-                return response
-            if penalty.captcha:
-                raise self._budget.captcha(endpoint)
-            self._budget.penalty(penalty.wait_s, endpoint)
-            if mutating or ticketed or penalty.ticket is None:
-                raise PenaltyTicket(endpoint, penalty.wait_s)
-            data, ticketed = with_ticket(data or b"{}", penalty.ticket), True
+        wire = self._require()
+        return await wire.request(endpoint, timeout_s=self._timeout_s, query=query, body=data, mutating=mutating)
 
     async def send_raw(self, text: str) -> None:
         """Send a frame as is (recorded)."""
-        await self._send(text)
+        await self._require().send(text)
 
     def messages_since(self, index: int) -> list[Received]:
         """Messages received after the first `index` ones."""
@@ -158,11 +141,11 @@ class ProbeSocket:
 
     async def close(self) -> None:
         """Close from our side (recorded as a client close) and stop the background tasks."""
-        ws = self._ws
-        if ws is not None and not ws.closed and not self.closed.is_set():
+        wire = self._wire
+        if wire is not None and not wire.ws.closed and not self.closed.is_set():
             self.closed_by_us = True
             with contextlib.suppress(Exception):
-                await ws.close()
+                await wire.ws.close()
         await self._stop()
 
     async def _stop(self) -> None:
@@ -175,8 +158,8 @@ class ProbeSocket:
     def _mark_closed(self) -> None:
         if self.closed.is_set():
             return
-        ws = self._ws
-        self.close_code = ws.close_code if ws is not None else None
+        wire = self._wire
+        self.close_code = wire.ws.close_code if wire is not None else None
         self.closed_at = self._clock.monotonic()
         self.closed.set()
         self._arrived.set()
@@ -184,62 +167,36 @@ class ProbeSocket:
             "close", "send" if self.closed_by_us else "recv", self.socket, self.conn, self.close_code
         )
 
-    def _allocate(self) -> int:
-        self._next_id += 1
-        return self._next_id
-
-    async def _send(self, text: str) -> None:
-        ws = self._ws
-        if ws is None or ws.closed or self.closed.is_set():
+    def _require(self) -> SessionWire:
+        wire = self._wire
+        if wire is None or self.closed.is_set():
             raise NotConnected(f"{self.conn} is not open")
+        return wire
+
+    def _sending(self, text: str) -> None:
         self._capture.ws_frame("send", self.socket, self.conn, text)
-        try:
-            await ws.send_str(text)
-        except (ConnectionError, RuntimeError) as exc:
-            raise NotConnected(f"{self.conn} closed before sending: {exc}") from None
         self.last_sent_at = self._clock.monotonic()
 
-    async def _response(self, request_id: int, endpoint: str, start: int) -> Response:
-        found = await self.wait_for(
-            lambda m: isinstance(m, Response) and m.request_id == request_id, self._timeout_s, start=start
-        )
-        if found is None:
-            if self.closed.is_set():
-                raise ConnectionLost(f"{self.conn} closed before answering {endpoint}")
-            raise RequestTimeout(endpoint, self._timeout_s)
-        assert isinstance(found.message, Response)
-        return found.message
-
-    async def _wait_event(self, event: asyncio.Event, what: str) -> None:
+    async def _read(self, wire: SessionWire) -> None:
+        session = wire.session
         try:
-            async with asyncio.timeout(self._timeout_s):
-                await event.wait()
-        except TimeoutError:
-            raise RequestTimeout(what, self._timeout_s) from None
-
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        try:
-            async for msg in ws:
+            async for msg in wire.ws:
                 if msg.type is not aiohttp.WSMsgType.TEXT:
                     continue
                 text: str = msg.data
                 at = self._clock.monotonic()
                 self._capture.ws_frame("recv", self.socket, self.conn, text)
-                frame = decode_frame(text)
+                frame = session.receive(text, at)
                 if isinstance(frame, MessagesFrame):
                     self.received.extend(Received(at, message) for message in frame.messages)
-                elif isinstance(frame, OpenFrame):
-                    self._opened.set()
                 elif isinstance(frame, CloseFrame):
                     self.close_frame = frame
+                wire.settle(session.take_events(), _ignore)
                 self._arrived.set()
         finally:
+            wire.end(_ignore)
             self._mark_closed()
 
-    async def _heartbeats(self) -> None:
-        while True:
-            await self._clock.sleep(self._heartbeat_s)
-            try:
-                await self._send(HEARTBEAT)
-            except NotConnected:
-                return
+
+def _ignore(event: object) -> None:
+    """Notices (close, shutdown) are already in what the probe records; it reacts to none of them."""

@@ -25,8 +25,3 @@ class Backoff:
         base = min(s.max_s, s.initial_s * s.multiplier ** min(attempt, 64))
         spread = base * s.jitter
         return max(0.0, base + self._rng.uniform(-spread, spread))
-
-    @property
-    def upper_bound(self) -> float:
-        """The longest a single wait can be."""
-        return self._settings.max_s * (1 + self._settings.jitter)

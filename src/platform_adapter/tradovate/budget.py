@@ -32,11 +32,6 @@ class RequestBudget:
         self.lockouts = 0
 
     @property
-    def cooldown_remaining(self) -> float:
-        """Seconds left of the current penalty cool-down."""
-        return max(0.0, self._cooldown_until - self._clock.monotonic())
-
-    @property
     def lockout_remaining(self) -> float:
         """Seconds left of a 429 / captcha lock-out (0 when not locked out)."""
         if self._lock_error is None:

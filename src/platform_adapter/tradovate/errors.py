@@ -56,6 +56,14 @@ class PenaltyWait(TradovateError):
         self.wait_s = wait_s
 
 
+class PenaltyTicket(TradovateError):
+    """A mutating request got a penalty ticket: it was not processed, and is not re-sent automatically."""
+
+    def __init__(self, endpoint: str, wait_s: float) -> None:
+        super().__init__(f"{endpoint}: Tradovate penalty ticket, wait {wait_s:.1f} s")
+        self.wait_s = wait_s
+
+
 class Unauthorized(TradovateError):
     """401: the token expired or was revoked."""
 
@@ -82,6 +90,18 @@ class RequestTimeout(TradovateError):
 
 class ConnectionLost(TradovateError):
     """The socket closed after the request was sent: its effect is unknown."""
+
+
+class ConnectFailed(TradovateError):
+    """No connection was made (no token, or the WebSocket connect failed): nothing was open, nothing was lost."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
+class ReaderFault(TradovateError):
+    """The reader met a frame it could not handle; the frame was forwarded raw and the socket is restarted."""
 
 
 class PlatformStatusError(TradovateError):

@@ -7,13 +7,14 @@ filtered or de-duplicated; an unknown shape is still forwarded (as `undecodable`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
 
 from platform_adapter.core.ports import FactWriter
 from platform_adapter.mic import FactEnvelope, FactKind, FactMode, GapDetail, Stream
+from platform_adapter.tradovate.correlation import ChartRoute, Correlation
 from platform_adapter.tradovate.protocol import (
     CloseFrame,
     Event,
@@ -39,26 +40,6 @@ class SocketContext:
     epoch: int
 
 
-@dataclass(slots=True)
-class ChartRoute:
-    """What the PA knows about one chart subscription id on one connection."""
-
-    symbol: str
-    contract_id: int
-    timeframe: str  # "1m", "1d" or "tick"
-    historical: bool  # True for the historicalId, False for the realtimeId
-    backfill: bool  # the subscription was requested after a reconnect, to fill a gap
-
-
-@dataclass(slots=True)
-class RequestRoute:
-    """What the PA knows about one of its own requests, to label the response fact."""
-
-    stream: Stream
-    correlation_id: str | None = None
-    on_response: Callable[[Response], None] | None = None  # run inline, before the next message
-
-
 @dataclass
 class FactCounters:
     """Platform messages seen, by connection and fact kind."""
@@ -70,27 +51,35 @@ class FactCounters:
 
 
 class FactBuilder:
-    """Builds envelopes for both sockets and puts them in the outbox, in arrival order."""
+    """Builds envelopes for both sockets and puts them in the outbox, in arrival order.
 
-    def __init__(self, mode: FactMode, writer: FactWriter, run_id: str = "") -> None:
+    Labels come from `symbols` (contract id -> configured symbol, fixed at start) and from `correlation`
+    (requests, intents and chart subscriptions), which the builder asks and never writes to itself.
+    """
+
+    def __init__(
+        self,
+        mode: FactMode,
+        writer: FactWriter,
+        correlation: Correlation | None = None,
+        *,
+        symbols: Mapping[int, str] | None = None,
+        run_id: str = "",
+    ) -> None:
         self._mode = mode
         self._writer = writer
+        self.correlation = correlation if correlation is not None else Correlation()
+        self._symbols: dict[int, str] = dict(symbols or {})
+        self._chart_route = self.correlation.chart_route
         self.run_id = run_id
-        self.symbols: dict[int, str] = {}  # contract id -> configured symbol
-        self.charts: dict[tuple[str, int], ChartRoute] = {}  # (connection_id, subscription id) -> route
-        self.requests: dict[tuple[str, int], RequestRoute] = {}  # (connection_id, request id) -> route
-        self.orders_to_intents: dict[int, str] = {}
-        self.commands_to_intents: dict[int, str] = {}
-        self.known_intents: set[str] = set()
         self.on_chart: Callable[[ChartRoute, ChartHead], None] | None = None
         self.on_props: Callable[[PropsHead, Event], None] | None = None
         self.counters = FactCounters()
 
-    def forget_connection(self, connection_id: str) -> None:
-        """Drop the request and chart routes of a closed connection (no message can arrive on it any more)."""
-        for table in (self.requests, self.charts):
-            for key in [k for k in table if k[0] == connection_id]:
-                del table[key]
+    @property
+    def writer(self) -> FactWriter:
+        """Where the facts go (the outbox): the readers watch its room to pause when U falls behind."""
+        return self._writer
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -145,12 +134,12 @@ class FactBuilder:
                 run_id=self.run_id,
                 platform_ts=timestamps[-1] if timestamps else None,
                 contract_id=contract_id,
-                symbol=self.symbols.get(contract_id) if contract_id is not None else None,
+                symbol=self._symbols.get(contract_id) if contract_id is not None else None,
             )
         )
 
     def _chart(self, ctx: SocketContext, recv_ts: int, raw: bytes, head: ChartHead) -> None:
-        route = self.charts.get((ctx.connection_id, head.subscription_ids[0])) if head.subscription_ids else None
+        route = self._chart_route((ctx.connection_id, head.subscription_ids[0])) if head.subscription_ids else None
         if head.eoh:
             stream = Stream.CHART_EOH
         elif head.has_ticks:
@@ -198,23 +187,21 @@ class FactBuilder:
             platform_ts=props.timestamp,
             account_id=account_id,
             contract_id=contract_id,
-            symbol=self.symbols.get(contract_id) if contract_id is not None else None,
-            correlation_id=self._correlate(props),
+            symbol=self._symbols.get(contract_id) if contract_id is not None else None,
+            correlation_id=self.correlation.intent_of(props),
         )
         if self.on_props is not None:
             self.on_props(props, event)
 
     def _response(self, ctx: SocketContext, recv_ts: int, response: Response) -> None:
-        route = self.requests.pop((ctx.connection_id, response.request_id), None)
-        if route is not None and route.on_response is not None:
-            route.on_response(response)
+        route = self.correlation.answered(ctx.connection_id, response)  # ids correlated before the next message
         self._put(
             ctx,
             recv_ts,
             FactKind.PLATFORM_EVENT,
             route.stream if route else Stream.RESPONSE,
             response.raw,
-            correlation_id=route.correlation_id if route else None,
+            correlation_id=route.intent_id if route else None,
             request_id=response.request_id,
         )
 
@@ -245,29 +232,6 @@ class FactBuilder:
             contract_id=detail.contract_id,
             symbol=detail.symbol,
         )
-
-    # -- correlation ------------------------------------------------------------------------------
-
-    def _correlate(self, head: PropsHead) -> str | None:
-        """The intent a props entity belongs to: by clOrdId, by command id, then by order id."""
-        for cl_ord_id in head.cl_ord_ids:
-            if cl_ord_id in self.known_intents:
-                if head.entity_type == "command":
-                    for command_id in head.entity_ids:
-                        self.commands_to_intents.setdefault(command_id, cl_ord_id)
-                    for order_id in head.order_ids:
-                        self.orders_to_intents.setdefault(order_id, cl_ord_id)
-                return cl_ord_id
-        for command_id in head.command_ids:
-            intent = self.commands_to_intents.get(command_id)
-            if intent is not None:
-                return intent
-        order_ids = head.entity_ids if head.entity_type == "order" else head.order_ids
-        for order_id in order_ids:
-            intent = self.orders_to_intents.get(order_id)
-            if intent is not None:
-                return intent
-        return None
 
     # -- the write ----------------------------------------------------------------------------------
 

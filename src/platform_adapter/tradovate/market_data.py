@@ -20,12 +20,14 @@ from platform_adapter.config import Settings, Timeframe
 from platform_adapter.core.clock import Clock
 from platform_adapter.mic import Stream
 from platform_adapter.telemetry import get_logger
-from platform_adapter.tradovate.connection import LinkLoss, TradovateSocket
+from platform_adapter.tradovate.connection import TradovateSocket
 from platform_adapter.tradovate.contracts import Instrument, ReferenceData
+from platform_adapter.tradovate.correlation import ChartRequest, ChartRoute, RequestRoute
 from platform_adapter.tradovate.errors import PlatformStatusError
-from platform_adapter.tradovate.facts import ChartRoute, FactBuilder, RequestRoute
-from platform_adapter.tradovate.protocol import ChartSubscription, Response, decode_model, encode_body
+from platform_adapter.tradovate.facts import FactBuilder
+from platform_adapter.tradovate.protocol import Response, encode_body
 from platform_adapter.tradovate.protocol.routing import ChartHead
+from platform_adapter.tradovate.supervisor import LinkLoss, SocketSupervisor
 
 _log = get_logger("pa.md")
 TICK = "tick"
@@ -74,10 +76,10 @@ class MarketDataFeed:
         self.backfills_requested = 0
         builder.on_chart = self._on_chart
 
-    def attach(self, socket: TradovateSocket) -> None:
+    def attach(self, link: SocketSupervisor) -> None:
         """Run on every MD connection; remember every loss."""
-        socket.ready_hooks.append(self.subscribe_all)
-        socket.lost_hooks.append(self._on_lost)
+        link.socket.ready_hooks.append(self.subscribe_all)
+        link.lost_hooks.append(self._on_lost)
 
     def _on_lost(self, socket: TradovateSocket, loss: LinkLoss) -> None:
         if self._loss is None:  # several failed attempts are one outage: keep its start
@@ -146,24 +148,9 @@ class MarketDataFeed:
                 "timeRange": time_range,
             }
         )
-        connection_id = socket.context.connection_id
-
-        def register(response: Response) -> None:
-            # Runs inline in the reader, before the chart packets that may share this frame.
-            ids = decode_model(ChartSubscription, response.d)
-            if not isinstance(ids, ChartSubscription):
-                return
-            realtime = ids.realtime_id if ids.realtime_id is not None else ids.subscription_id
-            for sub_id, historical in ((ids.historical_id, True), (realtime, False)):
-                if sub_id is not None:
-                    # Only the history part of a post-reconnect subscription is backfill; its realtime part is new.
-                    self._builder.charts[(connection_id, sub_id)] = ChartRoute(
-                        instrument.symbol, instrument.contract_id, spec.label, historical, backfill and historical
-                    )
-
-        response = await socket.request(
-            "md/getChart", body=body, require_ready=False, route=RequestRoute(Stream.RESPONSE, on_response=register)
-        )
+        # The answer's chart ids are routed inline in the reader, before the chart packets that may share its frame.
+        chart = ChartRequest(instrument.symbol, instrument.contract_id, spec.label, backfill)
+        response = await socket.request("md/getChart", body=body, require_ready=False, route=RequestRoute(chart=chart))
         if response.status != 200:
             raise PlatformStatusError(response.status, _text(response), "md/getChart")
         if backfill:

@@ -33,22 +33,22 @@ from platform_adapter.mic import (
 )
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.auth import TokenManager
-from platform_adapter.tradovate.connection import PenaltyTicket, TradovateSocket
+from platform_adapter.tradovate.connection import TradovateSocket
 from platform_adapter.tradovate.contracts import ReferenceData
+from platform_adapter.tradovate.correlation import Correlation, RequestRoute
 from platform_adapter.tradovate.errors import (
     ConnectionLost,
     NotConnected,
     NotSent,
+    PenaltyTicket,
     PenaltyWait,
     RateLimited,
     RequestTimeout,
     TradovateError,
 )
-from platform_adapter.tradovate.facts import FactBuilder, RequestRoute
 from platform_adapter.tradovate.guards import IntentGuards
 from platform_adapter.tradovate.observed import ObservedState
-from platform_adapter.tradovate.protocol import DECODE_ERRORS, Response, encode_body
-from platform_adapter.tradovate.user_sync import UserSync
+from platform_adapter.tradovate.protocol import DECODE_ERRORS, OrderResult, Response, decode_model, encode_body
 
 _log = get_logger("pa.orders")
 _WORKING = {"Working", "PendingNew", "PendingReplace", "Suspended"}
@@ -65,13 +65,6 @@ class _Position(msgspec.Struct):
     accountId: int | None = None  # noqa: N815
     contractId: int | None = None  # noqa: N815
     netPos: int | None = None  # noqa: N815
-
-
-class _Result(msgspec.Struct):
-    orderId: int | None = None  # noqa: N815
-    commandId: int | None = None  # noqa: N815
-    failureReason: str | None = None  # noqa: N815
-    failureText: str | None = None  # noqa: N815
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +86,7 @@ class OrderExecutor:
         trading: TradovateSocket,
         reference: ReferenceData,
         tokens: TokenManager,
-        builder: FactBuilder,
-        sync: UserSync,
+        correlation: Correlation,
         clock: Clock,
         heartbeat: HeartbeatSettings,
         observed: ObservedState,
@@ -103,8 +95,7 @@ class OrderExecutor:
         self._trading = trading
         self._reference = reference
         self._tokens = tokens
-        self._builder = builder
-        self._sync = sync
+        self._correlation = correlation
         self._clock = clock
         self._timeout_s = heartbeat.order_request_timeout_s
 
@@ -120,8 +111,7 @@ class OrderExecutor:
         """Send the intent and answer with its receipt-ack; never raises."""
         if isinstance(intent, ResetKill):  # handled by the gate; nothing to send
             return self._ack(intent, received_ts, _Outcome(AckStatus.ACCEPTED))
-        self._builder.known_intents.add(intent.intent_id)
-        self._sync.intent_epochs[intent.intent_id] = self._trading.epoch
+        self._correlation.intent_sent(intent.intent_id, self._trading.epoch)
         try:
             if isinstance(intent, SubmitOrder):
                 outcome = await self._send(intent, "order/placeorder", self._place_body(intent))
@@ -178,7 +168,10 @@ class OrderExecutor:
         return body
 
     async def _send(self, intent: Intent, endpoint: str, body: dict[str, Any]) -> _Outcome:
-        route = RequestRoute(Stream.RESPONSE, correlation_id=intent.intent_id, on_response=self._remember_ids(intent))
+        # The answer's orderId / commandId are tied to the intent as soon as it is read (an orderId only for the
+        # intents that place orders: a modify or cancel answer names an order another intent placed).
+        creates_orders = isinstance(intent, SubmitOrder | Flatten | Kill)
+        route = RequestRoute(Stream.RESPONSE, intent_id=intent.intent_id, creates_orders=creates_orders)
         try:
             response = await self._trading.request(
                 endpoint, body=encode_body(body), timeout_s=self._timeout_s, route=route, mutating=True
@@ -203,24 +196,6 @@ class OrderExecutor:
         except TradovateError as exc:
             return _Outcome(AckStatus.UNKNOWN, AckReason.PLATFORM_ERROR, str(exc))
         return _interpret(endpoint, response)
-
-    def _remember_ids(self, intent: Intent) -> Any:
-        builder = self._builder
-
-        def remember(response: Response) -> None:
-            # Inline in the reader: later facts about this order must already know their intent.
-            if response.status != 200 or response.d is None:
-                return
-            try:
-                result = msgspec.json.decode(response.d, type=_Result)
-            except DECODE_ERRORS:
-                return
-            if result.orderId is not None and isinstance(intent, SubmitOrder | Flatten | Kill):
-                builder.orders_to_intents.setdefault(result.orderId, intent.intent_id)
-            if result.commandId is not None:
-                builder.commands_to_intents.setdefault(result.commandId, intent.intent_id)
-
-        return remember
 
     async def _list(self, endpoint: str, item: type[Any]) -> list[Any]:
         response = await self._trading.request(endpoint, route=RequestRoute(Stream.RESPONSE))
@@ -317,20 +292,19 @@ def _interpret(endpoint: str, response: Response) -> _Outcome:
             f"{endpoint} answered {response.status}",
             failure_text=text[:500],
         )
-    try:
-        result = msgspec.json.decode(response.d or b"{}", type=_Result)
-    except DECODE_ERRORS:
+    result = decode_model(OrderResult, response.d or b"{}")
+    if not isinstance(result, OrderResult):
         return _Outcome(
             AckStatus.UNKNOWN, AckReason.PLATFORM_ERROR, f"{endpoint} answered an unreadable body: {text[:200]}"
         )
-    if (result.failureReason and result.failureReason != "Success") or result.failureText:
+    if (result.failure_reason and result.failure_reason != "Success") or result.failure_text:
         return _Outcome(
             AckStatus.FAILED,
             AckReason.PLATFORM_REJECTED,
-            f"Tradovate refused {endpoint}: {result.failureReason} {result.failureText or ''}".strip(),
-            failure_reason=result.failureReason,
-            failure_text=result.failureText,
+            f"Tradovate refused {endpoint}: {result.failure_reason} {result.failure_text or ''}".strip(),
+            failure_reason=result.failure_reason,
+            failure_text=result.failure_text,
         )
-    if result.orderId is None and result.commandId is None:
+    if result.order_id is None and result.command_id is None:
         return _Outcome(AckStatus.UNKNOWN, AckReason.PLATFORM_ERROR, f"{endpoint} answered without an id: {text[:200]}")
-    return _Outcome(AckStatus.ACCEPTED, order_id=result.orderId, command_id=result.commandId)
+    return _Outcome(AckStatus.ACCEPTED, order_id=result.order_id, command_id=result.command_id)

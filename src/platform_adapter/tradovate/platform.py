@@ -19,12 +19,14 @@ from platform_adapter.tradovate.backoff import Backoff
 from platform_adapter.tradovate.budget import RequestBudget
 from platform_adapter.tradovate.connection import Role, TradovateSocket
 from platform_adapter.tradovate.contracts import ReferenceData, load_reference_data
+from platform_adapter.tradovate.correlation import Correlation
 from platform_adapter.tradovate.errors import TradovateError, Unauthorized
 from platform_adapter.tradovate.facts import FactBuilder
 from platform_adapter.tradovate.market_data import MarketDataFeed
 from platform_adapter.tradovate.observed import FactObserver, ObservedState
 from platform_adapter.tradovate.orders import OrderExecutor
 from platform_adapter.tradovate.rest import RestClient
+from platform_adapter.tradovate.supervisor import SocketSupervisor
 from platform_adapter.tradovate.user_sync import UserSync
 
 _log = get_logger("pa.tradovate")
@@ -54,6 +56,7 @@ class TradovatePlatform:
         self.builder: FactBuilder | None = None
         self.trading: TradovateSocket | None = None
         self.md: TradovateSocket | None = None
+        self.links: dict[Role, SocketSupervisor] = {}  # what keeps each socket connected, and its loss history
         self.market_data: MarketDataFeed | None = None
         self.sync: UserSync | None = None
         self.tokens: TokenManager | None = None
@@ -106,42 +109,62 @@ class TradovatePlatform:
             )
             mode = FactMode.SIM if self.settings.mode is Mode.SIM else FactMode.LIVE
             facts = FactObserver(facts, self.observed)
-            builder = FactBuilder(mode, facts, run_id=self.run_id)
-            builder.symbols.update({c: i.symbol for c, i in reference.by_contract.items()})
+            symbols = {c: i.symbol for c, i in reference.by_contract.items()}
+            builder = FactBuilder(mode, facts, Correlation(), symbols=symbols, run_id=self.run_id)
             self.builder = builder
-            common = {
-                "http": http,
-                "tokens": tokens,
-                "budget": self.budget,
-                "builder": builder,
-                "writer": facts,
-                "health": self._health,
-                "clock": self._clock,
-                "settings": self.settings,
-                "rng": self._rng,
-            }
-            md = TradovateSocket(Role.MD, self._md_url, **common)  # type: ignore[arg-type]
-            self.md = md
+            md = self._link(Role.MD, self._md_url, http, tokens, builder)
+            self.md = md.socket
             feed = MarketDataFeed(reference, builder, self.settings, self._clock)
             feed.attach(md)
             self.market_data = feed
-            sockets = [md]
             if self.settings.mode is Mode.LIVE:  # SIM: market ingress only (spec 3.1)
-                trading = TradovateSocket(Role.TRADING, self._trading_url, **common)  # type: ignore[arg-type]
+                trading = self._link(Role.TRADING, self._trading_url, http, tokens, builder)
                 sync = UserSync(tokens, builder, ledger, self._clock)
                 sync.attach(trading)
-                self.trading, self.sync = trading, sync
+                self.trading, self.sync = trading.socket, sync
                 self._orders = OrderExecutor(
-                    trading, reference, tokens, builder, sync, self._clock, self.settings.heartbeat, self.observed
+                    trading.socket,
+                    reference,
+                    tokens,
+                    builder.correlation,
+                    self._clock,
+                    self.settings.heartbeat,
+                    self.observed,
                 )
-                sockets.insert(0, trading)
             self.started.set()
             self._health.clear(STARTUP_KEY)  # each socket now reports its own link state
             async with asyncio.TaskGroup() as group:
                 group.create_task(tokens.renew_forever(), name="token-renewal")
                 group.create_task(self.budget.run(), name="request-budget")
-                for socket in sockets:
-                    group.create_task(socket.run(), name=f"{socket.role.value}-socket")
+                for role in (Role.TRADING, Role.MD):
+                    if role in self.links:
+                        group.create_task(self.links[role].run(), name=f"{role.value}-socket")
+
+    def _link(
+        self, role: Role, url: str, http: aiohttp.ClientSession, tokens: TokenManager, builder: FactBuilder
+    ) -> SocketSupervisor:
+        """A socket and the supervisor that keeps it connected."""
+        socket = TradovateSocket(
+            role,
+            url,
+            http=http,
+            tokens=tokens,
+            budget=self.budget,
+            builder=builder,
+            clock=self._clock,
+            heartbeat=self.settings.heartbeat,
+        )
+        link = SocketSupervisor(
+            socket,
+            builder=builder,
+            budget=self.budget,
+            health=self._health,
+            clock=self._clock,
+            backoff=self.settings.backoff,
+            rng=self._rng,
+        )
+        self.links[role] = link
+        return link
 
     async def _load_reference(self, rest: RestClient, tokens: TokenManager) -> ReferenceData:
         backoff = Backoff(self.settings.backoff, self._rng)

@@ -15,11 +15,13 @@ from platform_adapter.core.ports import IntentLedgerView
 from platform_adapter.mic import Stream
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.auth import TokenManager
-from platform_adapter.tradovate.connection import LinkLoss, TradovateSocket
+from platform_adapter.tradovate.connection import TradovateSocket
+from platform_adapter.tradovate.correlation import RequestRoute
 from platform_adapter.tradovate.errors import PlatformStatusError
-from platform_adapter.tradovate.facts import FactBuilder, RequestRoute
+from platform_adapter.tradovate.facts import FactBuilder
 from platform_adapter.tradovate.protocol import Event, Response, encode_body, sync_snapshot_refs
 from platform_adapter.tradovate.protocol.routing import PropsHead
+from platform_adapter.tradovate.supervisor import LinkLoss, SocketSupervisor
 
 _log = get_logger("pa.sync")
 
@@ -30,17 +32,17 @@ class UserSync:
     def __init__(self, tokens: TokenManager, builder: FactBuilder, ledger: IntentLedgerView, clock: Clock) -> None:
         self._tokens = tokens
         self._builder = builder
+        self._correlation = builder.correlation
         self._ledger = ledger
         self._clock = clock
         self._loss: LinkLoss | None = None
-        self.intent_epochs: dict[str, int] = {}  # intent id -> trading epoch it was sent on
         self.snapshots = 0
         builder.on_props = self._on_props
 
-    def attach(self, socket: TradovateSocket) -> None:
+    def attach(self, link: SocketSupervisor) -> None:
         """Run on every trading connection; remember every loss."""
-        socket.ready_hooks.append(self.sync)
-        socket.lost_hooks.append(self._on_lost)
+        link.socket.ready_hooks.append(self.sync)
+        link.lost_hooks.append(self._on_lost)
 
     def _on_lost(self, socket: TradovateSocket, loss: LinkLoss) -> None:
         if self._loss is None:
@@ -80,18 +82,12 @@ class UserSync:
         refs = sync_snapshot_refs(response.d)
         if refs is None:
             return
-        known = self._builder.known_intents
         found: set[str] = set()
-        for command in refs.commands:
-            if command.cl_ord_id is None or command.cl_ord_id not in known:
-                continue
-            found.add(command.cl_ord_id)
-            self._builder.commands_to_intents.setdefault(command.id, command.cl_ord_id)
-            if command.order_id is not None:
-                self._builder.orders_to_intents.setdefault(command.order_id, command.cl_ord_id)
-            self._ledger.resolve(command.cl_ord_id, order_id=command.order_id, detail="command found in sync snapshot")
+        for intent_id, order_id in self._correlation.commands_in_snapshot(refs):
+            found.add(intent_id)
+            self._ledger.resolve(intent_id, order_id=order_id, detail="command found in sync snapshot")
         for intent_id in list(self._ledger.unresolved()):
-            sent_on = self.intent_epochs.get(intent_id)
+            sent_on = self._correlation.sent_on(intent_id)
             # Sent on an earlier connection and absent from a complete snapshot: the platform never took it.
             if intent_id not in found and sent_on is not None and sent_on < epoch:
                 self._ledger.resolve(intent_id, detail="absent from the sync snapshot after reconnect: not placed")
@@ -100,6 +96,6 @@ class UserSync:
         if head.entity_type != "command":
             return
         for cl_ord_id in head.cl_ord_ids:
-            if cl_ord_id in self._builder.known_intents:
+            if self._correlation.is_intent(cl_ord_id):
                 order_id = head.order_ids[0] if head.order_ids else None
                 self._ledger.resolve(cl_ord_id, order_id=order_id, detail="command event seen")

@@ -8,11 +8,10 @@ sent, byte for byte.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -104,12 +103,6 @@ class ReceivedFrame:
 
 
 @dataclass
-class _Waiter:
-    predicate: Callable[[SentMessage], bool]
-    future: asyncio.Future[SentMessage]
-
-
-@dataclass
 class Recorder:
     """Append-only logs of frames, messages and requests, in the order they happened.
 
@@ -125,7 +118,6 @@ class Recorder:
     _request_count: int = 0
     _frame_counts: dict[int | None, int] = field(default_factory=dict)
     _inbound_counts: dict[int, int] = field(default_factory=dict)
-    _waiters: list[_Waiter] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.frames = deque(maxlen=self.limit)
@@ -152,10 +144,6 @@ class Recorder:
 
     def _add_message(self, record: SentMessage) -> None:
         self.messages.append(record)
-        for waiter in list(self._waiters):
-            if not waiter.future.done() and waiter.predicate(record):
-                waiter.future.set_result(record)
-                self._waiters.remove(waiter)
 
     def record_request(
         self,
@@ -227,20 +215,6 @@ class Recorder:
     def received_frames(self, conn_id: int | None = None) -> list[ReceivedFrame]:
         """Raw client frames, optionally of one connection."""
         return [frame for frame in self.inbound if conn_id is None or frame.conn_id == conn_id]
-
-    async def wait_for_message(self, predicate: Callable[[SentMessage], bool]) -> SentMessage:
-        """The first message (already sent or still to come) matching `predicate`; bound it with a timeout."""
-        for message in self.messages:
-            if predicate(message):
-                return message
-        future: asyncio.Future[SentMessage] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(predicate, future)
-        self._waiters.append(waiter)
-        try:
-            return await future
-        finally:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
 
 
 def _message_record(

@@ -125,7 +125,10 @@ async def _renewal(ctx: ProbeContext) -> None:
     ctx.access_token = new
     if renewed.md_access_token:
         ctx.md_token = renewed.md_access_token
-    socket_check = await ctx.require_trading().request("account/list")
+    try:
+        socket_status = (await ctx.require_trading().request("account/list")).status
+    except Unauthorized:  # the session's decision on a 401; here it is the answer being observed
+        socket_status = 401
     session.rest.token = old
     try:
         await session.rest.get("auth/me")
@@ -140,12 +143,12 @@ async def _renewal(ctx: ProbeContext) -> None:
         "P1",
         "Does renewal return a new token string? Must an open socket re-authorize?",
         f"renewal returned {'a NEW' if new != old else 'the SAME'} accessToken string, expirationTime "
-        f"{renewed.expiration_time}; the open trading socket answered account/list with s={socket_check.status} "
+        f"{renewed.expiration_time}; the open trading socket answered account/list with s={socket_status} "
         f"without a new authorize; the previous token is {old_state}",
-        Verdict.AS_EXPECTED if socket_check.status == 200 else Verdict.DIFFERS,
+        Verdict.AS_EXPECTED if socket_status == 200 else Verdict.DIFFERS,
         expected="open sockets keep working after renewal (the PA does not re-authorize them)",
         new_token=new != old,
-        socket_status=socket_check.status,
+        socket_status=socket_status,
     )
 
 

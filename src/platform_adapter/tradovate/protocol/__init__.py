@@ -1,7 +1,8 @@
-"""Sans-I/O codec of the Tradovate WebSocket and REST wire: text in, typed values out; requests to text.
+"""Sans-I/O Tradovate wire: the codec (text in, typed values out; requests to text) and the session.
 
 No sockets, no clocks, no ``await``: the I/O layer (``platform_adapter.tradovate``) feeds frames in and
-sends the strings this package builds. Decoding never raises on server input; what does not parse
+sends the strings this package builds; ``session.TradovateSession`` holds one connection's protocol state
+(handshake, request ids, pending requests and deadlines, penalty decisions, heartbeats, the silence bound). Decoding never raises on server input; what does not parse
 becomes a typed value (``MalformedFrame``, ``MalformedMessage``, ``UndecodablePayload``) that the
 adapter forwards raw as an undecodable fact. Each module cites the public source of the wire rules it
 implements (https://github.com/tradovate/api/blob/master/WebSockets.md and the official examples).
@@ -28,9 +29,8 @@ from .models import (
     AccessTokenResponse,
     Account,
     ChartSubscription,
-    CommandResult,
     Contract,
-    PlaceOrderResult,
+    OrderResult,
     ShutdownNotice,
     TradovateModel,
     UndecodablePayload,
@@ -42,7 +42,6 @@ from .requests import (
     HEARTBEAT,
     MalformedRequest,
     Request,
-    RequestIds,
     decode_request,
     encode_authorize,
     encode_body,
@@ -65,6 +64,7 @@ from .routing import (
     sync_snapshot_head,
     sync_snapshot_refs,
 )
+from .session import SessionState, SessionStateError, TradovateSession
 
 __all__ = [
     "DECODE_ERRORS",
@@ -76,7 +76,6 @@ __all__ = [
     "ChartSubscription",
     "CloseFrame",
     "CommandRef",
-    "CommandResult",
     "Contract",
     "Event",
     "FillRef",
@@ -91,18 +90,20 @@ __all__ = [
     "MessagesFrame",
     "OpenFrame",
     "OrderRef",
+    "OrderResult",
     "Penalty",
-    "PlaceOrderResult",
     "PositionRef",
     "PropsHead",
     "ProtocolDecodeError",
     "Request",
     "RequestEncodeError",
-    "RequestIds",
     "Response",
+    "SessionState",
+    "SessionStateError",
     "ShutdownNotice",
     "SyncSnapshotRefs",
     "TradovateModel",
+    "TradovateSession",
     "UndecodablePayload",
     "chart_head",
     "decode_error_text",

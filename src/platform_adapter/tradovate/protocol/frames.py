@@ -118,9 +118,14 @@ Message: TypeAlias = Response | Event | MalformedMessage
 
 
 class MessagesFrame(msgspec.Struct, frozen=True, gc=False):
-    """``a[...]``: one message per array item, in order; possibly none."""
+    """``a[...]``: one message per array item, in order; possibly none.
+
+    ``events_only`` is True when every message is an ``md``, ``chart`` or ``props`` event read in the routed
+    pass: no response and no ``shutdown`` among them, so a session has nothing to look for (most frames).
+    """
 
     messages: tuple[Message, ...]
+    events_only: bool = False
 
 
 class CloseFrame(msgspec.Struct, frozen=True, gc=False):
@@ -228,7 +233,7 @@ def decode_frame(data: str | bytes) -> Frame:
                 if len(routed) == 1 and data[2:3] == "{" and data[-2:] == "}]":
                     # The usual frame: one message, which is exactly the text between "a[" and "]"
                     # (no whitespace around it), so its bytes need no second pass.
-                    return MessagesFrame((_routed_event(routed[0], data[2:-1].encode()),))
+                    return MessagesFrame((_routed_event(routed[0], data[2:-1].encode()),), True)
             try:
                 items = _ITEMS.decode(body)
             except DECODE_ERRORS as exc:
@@ -273,8 +278,11 @@ def _messages(items: list[msgspec.Raw], routed: list[_AnyRouted] | None) -> Mess
     # Each message keeps its own bytes (not a view into the frame), so keeping one message alive does
     # not keep its siblings alive. `routed` is the frame already read as routed events, when every item is one.
     if routed is not None and len(routed) == len(items):
-        return MessagesFrame(tuple(map(_routed_event, routed, map(bytes, items))))
-    return MessagesFrame(tuple(map(_decode_message, map(bytes, items))))
+        return MessagesFrame(tuple(map(_routed_event, routed, map(bytes, items))), len(items) > 0)
+    messages = tuple(map(_decode_message, map(bytes, items)))
+    # The same flag as the routed pass sets, so a frame decodes alike whichever path read it.
+    events_only = bool(messages) and all(type(m) is Event and m.head is not None for m in messages)
+    return MessagesFrame(messages, events_only)
 
 
 def _routed_event(routed: _AnyRouted, raw: bytes) -> Event:

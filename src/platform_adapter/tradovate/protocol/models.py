@@ -8,9 +8,10 @@ unknown fields are ignored, because the docs and the 2021 OpenAPI file disagree 
   ``expirationTime`` kept as the string sent [SWAG
   https://github.com/tradovate/example-api-csharp-trading/blob/master/swagger/services.swagger.yaml;
   NT:api/rest-api-endpoints/authentication/access-token-request; FAQ-LCR index.js].
-* ``PlaceOrderResult`` (``orderId`` or ``failureReason``/``failureText``, still HTTP/WS 200) and
-  ``CommandResult`` of modify/cancel (``commandId``) [SWAG; JS:EX-4a
-  https://github.com/tradovate/example-api-js/tree/main/tutorial/Access/EX-4a-Place-An-Order].
+* ``OrderResult``: the answer of the order endpoints — SWAG's ``PlaceOrderResult`` of ``placeorder`` /
+  ``liquidateposition`` (``orderId``) and ``CommandResult`` of ``modifyorder`` / ``cancelorder``
+  (``commandId``), both with ``failureReason``/``failureText`` on a refusal that still arrives as HTTP/WS 200
+  [SWAG; JS:EX-4a https://github.com/tradovate/example-api-js/tree/main/tutorial/Access/EX-4a-Place-An-Order].
 * ``Contract`` as returned by ``contract/item`` and ``contract/find`` [DOCS ``/{entity}/item``; SWAG];
   ``Account`` [SWAG].
 * ``ChartSubscription``: the ``md/getChart`` response ``{"historicalId":32,"realtimeId":31}``; older
@@ -35,9 +36,8 @@ __all__ = [
     "AccessTokenResponse",
     "Account",
     "ChartSubscription",
-    "CommandResult",
     "Contract",
-    "PlaceOrderResult",
+    "OrderResult",
     "ShutdownNotice",
     "TradovateModel",
     "UndecodablePayload",
@@ -78,17 +78,10 @@ class AccessTokenResponse(TradovateModel, frozen=True, gc=False):
         ]
 
 
-class PlaceOrderResult(TradovateModel, frozen=True, gc=False):
-    """Answer of ``order/placeorder`` (and ``liquidateposition``): an order id or a failure reason."""
+class OrderResult(TradovateModel, frozen=True, gc=False):
+    """Answer of an order endpoint: an order id (place, liquidate), a command id (modify, cancel), or a refusal."""
 
     order_id: int | None = None
-    failure_reason: str | None = None
-    failure_text: str | None = None
-
-
-class CommandResult(TradovateModel, frozen=True, gc=False):
-    """Answer of ``order/modifyorder`` and ``order/cancelorder``: a command id or a failure reason."""
-
     command_id: int | None = None
     failure_reason: str | None = None
     failure_text: str | None = None
@@ -145,8 +138,7 @@ M = TypeVar("M", bound=TradovateModel)
 
 _MODELS: Final = (
     AccessTokenResponse,
-    PlaceOrderResult,
-    CommandResult,
+    OrderResult,
     Contract,
     Account,
     ChartSubscription,

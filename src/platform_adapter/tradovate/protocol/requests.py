@@ -1,4 +1,4 @@
-"""Client requests on a Tradovate WebSocket: encoding, parsing back, and per-connection request ids.
+"""Client requests on a Tradovate WebSocket: encoding and parsing back (ids are the session's).
 
 Wire rules, with the public source of each (lead-sheet keys in brackets):
 
@@ -28,7 +28,6 @@ __all__ = [
     "HEARTBEAT",
     "MalformedRequest",
     "Request",
-    "RequestIds",
     "decode_request",
     "encode_authorize",
     "encode_body",
@@ -57,25 +56,6 @@ class MalformedRequest(msgspec.Struct, frozen=True, gc=False):
 
     text: str
     error: str
-
-
-class RequestIds:
-    """Allocates request ids for one connection: 1, 2, 3, ... (a new connection gets a new instance)."""
-
-    __slots__ = ("_last",)
-
-    def __init__(self) -> None:
-        self._last = 0
-
-    def next_id(self) -> int:
-        """Return a fresh id, unique on this connection."""
-        self._last += 1
-        return self._last
-
-    @property
-    def last(self) -> int:
-        """The id most recently returned by ``next_id`` (0 before the first)."""
-        return self._last
 
 
 def encode_body(obj: object) -> bytes:

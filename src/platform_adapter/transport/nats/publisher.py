@@ -68,11 +68,6 @@ class AckedPublisher:
         self._pending: dict[str, asyncio.Future[PubAck]] = {}
         self._tokens = itertools.count(1)
 
-    @property
-    def in_flight(self) -> int:
-        """Publishes awaiting their reply."""
-        return len(self._pending)
-
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[PubAck]:
         """Send one message; the future resolves to its PubAck or fails with PublishRefused / NoStream."""
         if self._subscription is None:

@@ -255,13 +255,12 @@ def fill_run_evidence(evidence: RunEvidence, adapter: PlatformAdapter, tap: Fact
         evidence.backfill_by_stream = dict(tap.backfill_by_stream)
     platform = adapter.platform
     if isinstance(platform, TradovatePlatform):
-        for socket in (platform.trading, platform.md):
-            if socket is not None:
-                evidence.sockets[socket.role.value] = {
-                    "epoch": socket.epoch,
-                    "reconnects": socket.reconnects,
-                    "frames": socket.frames,
-                }
+        for link in platform.links.values():
+            evidence.sockets[link.socket.role.value] = {
+                "epoch": link.socket.epoch,
+                "reconnects": link.reconnects,
+                "frames": link.socket.frames,
+            }
         if platform.builder is not None:
             evidence.by_stream = {str(k): v for k, v in platform.builder.counters.by_stream.items()}
             evidence.gaps = platform.builder.counters.gaps

@@ -1,8 +1,9 @@
 """The PA's ingress hot path, in process: the real socket reader loop fed from memory, to a counting sink.
 
 `HotPath` wires the production pieces exactly as `TradovatePlatform` does for the market-data socket:
-`TradovateSocket`'s reader (`decode_frame` → `FactBuilder.message` → `FactObserver.put` → `Outbox.put`), the
-`Outbox` pump, and the fact callbacks of `MarketDataFeed` and `UserSync`. Only the WebSocket is replaced: frames come
+`TradovateSocket`'s reader (`TradovateSession.receive` → `FactBuilder.messages` → `FactObserver.put` →
+`Outbox.put`), the `Outbox` pump, the correlation, and the fact callbacks of `MarketDataFeed` and `UserSync`. Only
+the WebSocket is replaced: frames come
 from a list, as aiohttp hands them over (TEXT messages whose `data` is `str`), with a suspension every
 `chunk` frames where a real reader would wait for the next socket read (so the pump delivers in batches,
 as it does in production). The sink counts facts and keeps nothing.
@@ -11,12 +12,12 @@ as it does in production). The sink counts facts and keeps nothing.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Sequence
 from typing import Any, cast
 
 import aiohttp
+import msgspec
 
 from platform_adapter.config import Credentials, OutboxSettings, Settings
 from platform_adapter.core.clock import SystemClock
@@ -28,12 +29,14 @@ from platform_adapter.tradovate.auth import TokenManager
 from platform_adapter.tradovate.budget import RequestBudget
 from platform_adapter.tradovate.connection import Role, TradovateSocket
 from platform_adapter.tradovate.contracts import ReferenceData
-from platform_adapter.tradovate.facts import ChartRoute, FactBuilder, RequestRoute
+from platform_adapter.tradovate.correlation import ChartRequest, Correlation, RequestRoute
+from platform_adapter.tradovate.facts import FactBuilder
 from platform_adapter.tradovate.market_data import MarketDataFeed
 from platform_adapter.tradovate.observed import FactObserver, ObservedState
-from platform_adapter.tradovate.protocol import Response, sync_snapshot_refs
+from platform_adapter.tradovate.protocol import Response, TradovateSession, sync_snapshot_refs
 from platform_adapter.tradovate.rest import RestClient
 from platform_adapter.tradovate.user_sync import UserSync
+from platform_adapter.tradovate.wire import SessionWire
 from tradovate_sim.contracts import ESZ6, NQZ6
 
 from .corpus import CHART_BAR_ID, CHART_TICK_ID, SYNC_REQUEST_ID, Corpus
@@ -105,9 +108,12 @@ class HotPath:
         self.health = HealthMonitor(clock, NullHealthSink())
         self.outbox = Outbox(settings.outbox, self.sink, self.health, clock)
         self.facts = FactObserver(self.outbox, ObservedState())  # the intent gate's memory, as in production
-        self.builder = FactBuilder(FactMode.LIVE, self.facts)
-        self.builder.symbols.update({ESZ6.id: ESZ6.name, NQZ6.id: NQZ6.name})
-        budget = RequestBudget(clock, self.health)
+        self.correlation = Correlation()
+        self.builder = FactBuilder(
+            FactMode.LIVE, self.facts, self.correlation, symbols={ESZ6.id: ESZ6.name, NQZ6.id: NQZ6.name}
+        )
+        self._clock = clock
+        self._budget = budget = RequestBudget(clock, self.health)
         rest = RestClient(http, "http://127.0.0.1:9/v1", budget, timeout_s=1.0)  # never called
         tokens = TokenManager(rest, Credentials(), settings, clock, self.health)
         self.socket = TradovateSocket(
@@ -117,28 +123,28 @@ class HotPath:
             tokens=tokens,
             budget=budget,
             builder=self.builder,
-            writer=self.facts,
-            health=self.health,
             clock=clock,
-            settings=settings,
-            rng=random.Random(1),
+            heartbeat=settings.heartbeat,
         )
         # The fact callbacks production installs; only their per-fact hooks run here, never their I/O.
         MarketDataFeed(cast(ReferenceData, None), self.builder, settings, clock)
         self._sync = UserSync(tokens, self.builder, IntentLedger(), clock)
-        self.builder.known_intents.update(corpus.intent_ids)
+        for intent_id in corpus.intent_ids:
+            self.correlation.intent_sent(intent_id, 0)
         self._pump: asyncio.Task[None] | None = None
 
     def _routes(self) -> None:
         """What the PA knows before the frames arrive: its chart subscriptions and its pending requests."""
-        connection_id = self.socket.context.connection_id
-        charts = self.builder.charts
-        charts[(connection_id, CHART_BAR_ID)] = ChartRoute(ESZ6.name, ESZ6.id, "1m", False, False)
-        charts[(connection_id, CHART_TICK_ID)] = ChartRoute(ESZ6.name, ESZ6.id, "tick", False, False)
-        requests = self.builder.requests
+        correlation, connection_id = self.correlation, self.socket.context.connection_id
+        for request_id, (sub_id, timeframe) in enumerate(((CHART_BAR_ID, "1m"), (CHART_TICK_ID, "tick")), 1):
+            # As production learns them: the md/getChart answer names the realtime subscription id.
+            chart = ChartRequest(ESZ6.name, ESZ6.id, timeframe, backfill=False)
+            correlation.expect(connection_id, -request_id, RequestRoute(chart=chart))
+            answer = msgspec.Raw(b'{"realtimeId":%d}' % sub_id)
+            correlation.answered(connection_id, Response(-request_id, 200, answer, b""))
         for request_id, intent_id in zip(self.corpus.order_request_ids, self.corpus.intent_ids, strict=True):
-            requests[(connection_id, request_id)] = RequestRoute(Stream.RESPONSE, correlation_id=intent_id)
-        requests[(connection_id, SYNC_REQUEST_ID)] = RequestRoute(Stream.SYNC_SNAPSHOT, on_response=_reconcile)
+            correlation.expect(connection_id, request_id, RequestRoute(intent_id=intent_id, creates_orders=True))
+        correlation.expect(connection_id, SYNC_REQUEST_ID, RequestRoute(Stream.SYNC_SNAPSHOT, on_response=_reconcile))
 
     async def __aenter__(self) -> HotPath:
         self._pump = asyncio.create_task(self.outbox.run(), name="bench-outbox")
@@ -154,8 +160,10 @@ class HotPath:
         self._routes()
         before = self.sink.count
         feed.rewind()
+        session: TradovateSession[Any] = TradovateSession(self._clock.monotonic(), open_timeout_s=3600.0)
+        wire = SessionWire("md", cast(aiohttp.ClientWebSocketResponse, feed), session, self._clock, self._budget)
         reader: Any = self.socket
-        await reader._read(feed)  # the production reader loop, unchanged
+        await reader._read(wire, _no_notice)  # the production reader loop, unchanged
         await self.outbox.drained()
         return self.sink.count - before
 
@@ -163,3 +171,7 @@ class HotPath:
 def _reconcile(response: Response) -> None:
     # What `UserSync` does with the snapshot response: read the command/order references out of it.
     sync_snapshot_refs(response.d)
+
+
+def _no_notice(event: object) -> None:
+    """The memory feed ends without a close frame or a shutdown: nothing to tell."""

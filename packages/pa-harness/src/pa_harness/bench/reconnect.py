@@ -9,14 +9,15 @@ chart backfill) was re-made. The backoff is set tiny (≤ 2 ms) so the wait it a
 
 Baseline (same run, same simulator): a raw client doing the same restoration work from scratch — open
 both sockets, authorize, `user/syncrequest` on one, the same md subscriptions in the same order on the
-other — timed to the last response.
+other — timed to the last response. It speaks through the PA's sans-I/O `TradovateSession` (ids, matching,
+the penalty decision) with nothing around it: no budget, timers, facts or hooks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -24,9 +25,10 @@ import aiohttp
 
 from platform_adapter.config import BackoffSettings
 from platform_adapter.mic import HealthState
+from platform_adapter.tradovate.protocol import TradovateSession, encode_body
+from platform_adapter.tradovate.protocol.session import Answered, Opened, Refused, Resend, SessionEvent
 from tradovate_sim import ESZ6, NQZ6, TradovateSim
 
-from .decode import _HEAD, _ITEMS
 from .loop import run
 from .results import BenchResult, Row, Verdict, median, verdict
 from .stack import pa_settings, running_pa, sim_config
@@ -44,31 +46,34 @@ class _Figures:
 
 
 class _RawSocket:
+    """A bare client on the PA's own sans-I/O session: no budget, no timers, no facts, one request at a time."""
+
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
-        self._next_id = 1
+        self.session: TradovateSession[None] = TradovateSession(time.monotonic(), open_timeout_s=5.0)
 
     async def authorize(self, token: str) -> None:
-        opened = await self.ws.receive(timeout=5)
-        if opened.data != "o":
-            raise RuntimeError(f"expected 'o', got {opened.data!r}")
-        await self.ws.send_str(f"authorize\n1\n\n{token}")
-        await self._response(1)
+        await self._until(lambda event: type(event) is Opened)
+        request = self.session.authorize(token, time.monotonic(), timeout_s=5.0, waiter=None)
+        await self.ws.send_str(request.text)
+        await self._until(lambda event: type(event) is Answered and event.request is request)
 
     async def request(self, endpoint: str, body: dict[str, Any]) -> None:
-        self._next_id += 1
-        await self.ws.send_str(f"{endpoint}\n{self._next_id}\n\n{json.dumps(body, separators=(',', ':'))}")
-        await self._response(self._next_id)
+        request = self.session.request(endpoint, time.monotonic(), timeout_s=5.0, waiter=None, body=encode_body(body))
+        await self.ws.send_str(request.text)
+        await self._until(lambda event: type(event) is Answered and event.request is request)
 
-    async def _response(self, request_id: int) -> None:
+    async def _until(self, match: Callable[[SessionEvent[None]], bool]) -> None:
         while True:
             message = await self.ws.receive(timeout=5)
             if message.type is not aiohttp.WSMsgType.TEXT:
                 raise RuntimeError(f"raw socket closed: {message.type!r}")
-            if message.data[:1] == "a" and any(
-                _HEAD.decode(item).i == request_id for item in _ITEMS.decode(message.data[1:])
-            ):
-                return
+            self.session.receive(message.data, time.monotonic())
+            for event in self.session.take_events():
+                if match(event):
+                    return
+                if type(event) is Refused or type(event) is Resend:  # a penalty or a 429: the run is void
+                    raise RuntimeError(f"{event.request.endpoint} refused: {event}")
 
 
 def _chart(symbol: int, underlying: str, elements: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -631,7 +631,7 @@ class _SoakRun:
         violations += self._execution_checks()
         unresolved = tuple(sorted(self.stack.adapter.intents.ledger.unresolved()))
         platform = self.stack.platform
-        reconnects = sum(s.reconnects for s in (platform.md, platform.trading) if s is not None)
+        reconnects = sum(link.reconnects for link in platform.links.values())
         return SoakResult(
             seed=self.seed,
             ok=not violations,
@@ -722,8 +722,3 @@ async def run_soak_async(seed: int, *, steps: int = 300, config: SoakConfig | No
 def run_soak(seed: int, *, steps: int = 300, config: SoakConfig | None = None) -> SoakResult:
     """Run one seeded soak (simulator + PA + reference U/Paper/OE, on 127.0.0.1) and check its invariants."""
     return asyncio.run(run_soak_async(seed, steps=steps, config=config))
-
-
-def run_seeds(seeds: Sequence[int], *, steps: int = 300, config: SoakConfig | None = None) -> list[SoakResult]:
-    """Run several seeds one after the other."""
-    return [run_soak(seed, steps=steps, config=config) for seed in seeds]
