@@ -73,10 +73,14 @@ class FakePlatform:
         self.release = asyncio.Event()
         self.release.set()
         self.run_id = "fake-run"
+        self.known: dict[str, ReceiptAck] = {}  # intent ids the "platform" already shows
         self.runs: list[int | None] = []  # the lease epoch of each tenure it was run for
 
     def validate(self, intent: Intent) -> Rejection | None:
         return self.rejection
+
+    def known_outcome(self, intent: Intent, received_ts: int) -> ReceiptAck | None:
+        return self.known.get(intent.intent_id)
 
     async def execute(self, intent: Intent, received_ts: int) -> ReceiptAck:
         self.executed.append(intent)

@@ -156,6 +156,14 @@ class IntentService:
             order_id=_order_id_of(intent),
         )
         try:
+            known = self._platform.known_outcome(intent, received_ts)
+        except Exception:  # a fault in a lookup must not stop the intent: the ledger's claim still guards it
+            _log.exception("known_outcome_error", intent_id=intent.intent_id)
+            known = None
+        if known is not None:  # Tradovate shows this id already (the ledger lost it): never sent again
+            _log.warning("intent_known_to_platform", intent_id=intent.intent_id, order_id=known.platform_order_id)
+            return await self._close(entry, intent, known, claimed=False)
+        try:
             rejection = self._gate(intent)
         except Exception as exc:  # a fault in a check: nothing was sent, so the answer is `failed`, not `unknown`
             _log.exception("intent_gate_error", intent_id=intent.intent_id)

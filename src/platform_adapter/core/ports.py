@@ -96,6 +96,14 @@ class Platform(Protocol):
         """
         ...
 
+    def known_outcome(self, intent: Intent, received_ts: int) -> ReceiptAck | None:
+        """The platform already knows this intent id (placed earlier, by any PA run): its ack, marked duplicate.
+
+        Asked when the intent ledger has no entry for the id (e.g. retention dropped it): an intent the
+        platform has seen must never be sent again. None when the platform shows no trace of it.
+        """
+        ...
+
     async def execute(self, intent: Intent, received_ts: int) -> ReceiptAck:
         """Send the intent to the platform and answer with the receipt-ack (never raises)."""
         ...

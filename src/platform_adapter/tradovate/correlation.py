@@ -64,6 +64,9 @@ class Correlation:
         self._intents: dict[str, int] = {}  # intent id -> trading epoch it was sent on
         self._orders: dict[int, str] = {}  # order id -> intent id
         self._commands: dict[int, str] = {}  # command id -> intent id
+        # Every clOrdId Tradovate has shown in a command (snapshot or event), with that command's order id: an
+        # intent id found here was placed already, whichever PA run (or ledger) sent it.
+        self._platform_commands: dict[str, int | None] = {}
         self.chart_route: Callable[[tuple[str, int]], ChartRoute | None] = self._charts.get
         """The route of a (connection id, subscription id) chart packet (a bound dict lookup: the hot path)."""
 
@@ -131,8 +134,19 @@ class Correlation:
         """The trading epoch an intent was sent on (None if this PA run did not send it)."""
         return self._intents.get(intent_id)
 
+    def placed(self, intent_id: str) -> tuple[bool, int | None]:
+        """Whether Tradovate has shown a command with clOrdId `intent_id` (and its order id, when known)."""
+        if intent_id in self._platform_commands:
+            return True, self._platform_commands[intent_id]
+        return False, None
+
     def intent_of(self, head: PropsHead) -> str | None:
         """The intent a props entity belongs to: by clOrdId, by command id, then by order id."""
+        if head.entity_type == "command":
+            order_id = head.order_ids[0] if len(head.order_ids) == 1 else None
+            for cl_ord_id in head.cl_ord_ids:
+                if self._platform_commands.get(cl_ord_id) is None:
+                    self._platform_commands[cl_ord_id] = order_id
         for cl_ord_id in head.cl_ord_ids:
             if cl_ord_id in self._intents:
                 if head.entity_type == "command":
@@ -157,6 +171,8 @@ class Correlation:
         ours: list[tuple[str, int | None]] = []
         for command in refs.commands:
             intent_id = command.cl_ord_id
+            if intent_id is not None and self._platform_commands.get(intent_id) is None:
+                self._platform_commands[intent_id] = command.order_id
             if intent_id is None or intent_id not in self._intents:
                 continue
             ours.append((intent_id, command.order_id))

@@ -74,6 +74,27 @@ class TradovatePlatform:
             return Rejection(AckReason.PA_DOWN, "the PA has not finished connecting to Tradovate yet")
         return self._orders.validate(intent)
 
+    def known_outcome(self, intent: Intent, received_ts: int) -> ReceiptAck | None:
+        """Accepted, duplicate, when a command with clOrdId = the intent id was seen (sync snapshot or event)."""
+        builder = self.builder
+        if builder is None:
+            return None
+        placed, order_id = builder.correlation.placed(intent.intent_id)
+        if not placed:
+            return None
+        return ReceiptAck(
+            intent_id=intent.intent_id,
+            status=AckStatus.ACCEPTED,
+            received_ts=received_ts,
+            acked_ts=self._clock.now_ns(),
+            detail=(
+                "Tradovate already has a command with clOrdId = this intent id (sent earlier, by this or another "
+                "PA run): not sent again"
+            ),
+            platform_order_id=order_id,
+            duplicate=True,
+        )
+
     async def execute(self, intent: Intent, received_ts: int) -> ReceiptAck:
         """Execute on the trading socket; never raises."""
         if self._orders is None:
@@ -98,6 +119,7 @@ class TradovatePlatform:
     async def run(self, facts: FactWriter, ledger: IntentLedgerView, *, lease_epoch: int | None = None) -> None:
         """Load reference data (retrying), then keep both sockets up until cancelled (one tenure as active PA)."""
         self.lease_epoch = lease_epoch
+        self._orders = None  # a new tenure: nothing is sent on an earlier tenure's connections
         async with aiohttp.ClientSession() as http:
             rest = RestClient(http, self._rest_url, self.budget, timeout_s=self.settings.heartbeat.request_timeout_s)
             tokens = TokenManager(rest, self._credentials, self.settings, self._clock, self._health)
@@ -110,7 +132,12 @@ class TradovatePlatform:
             mode = FactMode.SIM if self.settings.mode is Mode.SIM else FactMode.LIVE
             facts = FactObserver(facts, self.observed)
             symbols = {c: i.symbol for c, i in reference.by_contract.items()}
-            builder = FactBuilder(mode, facts, Correlation(), symbols=symbols, run_id=self.run_id)
+            correlation = Correlation()
+            for intent_id in ledger.unresolved():  # a previous run's open intents: facts about them resolve them
+                correlation.intent_sent(intent_id, 0)
+            builder = FactBuilder(
+                mode, facts, correlation, symbols=symbols, run_id=self.run_id, lease_epoch=lease_epoch
+            )
             self.builder = builder
             md = self._link(Role.MD, self._md_url, http, tokens, builder)
             self.md = md.socket
