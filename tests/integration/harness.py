@@ -30,7 +30,7 @@ from platform_adapter.config import (
 )
 from platform_adapter.core.adapter import PlatformAdapter, Role
 from platform_adapter.core.clock import ManualClock
-from platform_adapter.mic import FactEnvelope, FactKind, FactMode, HealthState, Stream
+from platform_adapter.mic import FactEnvelope, FactKind, FactMode, HealthState, PacketLabel, Stream
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.nats import FactStreamConfig
 from tradovate_sim import ManualClock as SimManualClock
@@ -60,6 +60,7 @@ _FACT_COLUMNS = (
     "timeframe",
     "historical",
     "backfill",
+    "packets",
     "payload",
 )
 
@@ -125,6 +126,7 @@ class FactEnvelopeFields(msgspec.Struct):
     timeframe: str | None
     historical: bool | None
     backfill: bool
+    packets: tuple[PacketLabel, ...] | None
 
 
 class PAStack(Protocol):
@@ -186,6 +188,8 @@ class Harness:
             for flag in ("historical", "backfill"):
                 if fields[flag] is not None:
                     fields[flag] = bool(fields[flag])
+            if fields["packets"] is not None:
+                fields["packets"] = msgspec.json.decode(fields["packets"])
             converted = msgspec.convert(fields, FactEnvelopeFields, strict=False)
             facts.append(FactEnvelope(payload=msgspec.Raw(payload.encode()), **msgspec.structs.asdict(converted)))
         return facts
@@ -258,6 +262,32 @@ class Harness:
 
     def facts_of(self, kind: FactKind) -> list[FactEnvelope]:
         return [f for f in self.u_facts() if f.kind is kind]
+
+    def chart_packets(self) -> list[ChartPacketFact]:
+        """Every packet of every chart fact U stored, with the labels the PA gave that packet (ADR 0014)."""
+        found = []
+        for fact in self.u_facts():
+            if fact.kind is not FactKind.MARKET or not fact.stream.startswith("chart"):
+                continue
+            packets = msgspec.json.decode(bytes(fact.payload))["d"]["charts"]
+            for index, packet in enumerate(packets):
+                label = fact.packets[index] if fact.packets is not None else fact
+                found.append(
+                    ChartPacketFact(fact, packet, label.symbol, label.timeframe, label.historical, label.backfill)
+                )
+        return found
+
+
+@dataclass(frozen=True)
+class ChartPacketFact:
+    """One packet of a chart fact, as U stored it, with that packet's labels."""
+
+    fact: FactEnvelope
+    packet: dict[str, Any]
+    symbol: str | None
+    timeframe: str | None
+    historical: bool | None
+    backfill: bool
 
 
 @contextlib.asynccontextmanager

@@ -72,7 +72,10 @@ async def test_acceptance_C_bar_seq_is_left_for_u_and_platform_ids_stay_in_the_p
         assert [b.seq for b in bars] == list(range(bars[0].seq, bars[0].seq + len(bars)))  # U assigned, contiguous
         tick_facts = [f for f in facts if f.stream is Stream.CHART_TICK]
         assert any(b'"id"' in bytes(f.payload) for f in tick_facts)  # tick ids travel inside the payload
-        assert {f.historical for f in facts if f.stream is Stream.CHART_BAR} == {True, False}
+        # History and live bars, told apart by position relative to `eoh`, whichever id and packing Tradovate uses.
+        bar_packets = [p for p in h.chart_packets() if "bars" in p.packet]
+        assert {(p.symbol, p.timeframe) for p in bar_packets} == {("ESZ6", "1m")}
+        assert {p.historical for p in bar_packets} == {True, False}
 
 
 async def test_acceptance_C_reconnect_mid_minute_reports_the_gap_and_backfills_the_simulators_bars(
@@ -97,9 +100,10 @@ async def test_acceptance_C_reconnect_mid_minute_reports_the_gap_and_backfills_t
         assert chart_gaps[0].last_seen_platform_ts is not None
         assert (chart_gaps[0].from_epoch, chart_gaps[0].to_epoch) == (1, 2)
         assert quote_gaps[0].backfill == "none"
-        chart_bars = [f for f in h.u_facts() if f.stream is Stream.CHART_BAR and f.kind is FactKind.MARKET]
-        assert any(f.backfill for f in chart_bars)
-        assert all(f.historical for f in chart_bars if f.backfill)  # only the re-requested history is backfill
+        chart_bars = [p for p in h.chart_packets() if "bars" in p.packet]
+        assert any(p.backfill for p in chart_bars)
+        assert all(p.historical for p in chart_bars if p.backfill)  # only the re-requested history is backfill
+        assert any(p.historical and p.fact.epoch == 2 for p in chart_bars)
         # U's bars equal the simulator's own bars for the whole period, the outage included.
         spec = next(c for c in h.sim.config.contracts if c.id == ESZ6_ID)
         expected = {

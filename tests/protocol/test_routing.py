@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from platform_adapter.tradovate.protocol import (
     ChartHead,
+    ChartPacket,
     CommandRef,
     Event,
     FillRef,
@@ -104,6 +105,12 @@ def test_first_and_last_bar_are_taken_as_sent_across_packets() -> None:
     head = chart_head(d)
     assert (head.subscription_ids, head.eoh) == ((31, 32), True)
     assert (head.first_bar_timestamp, head.last_bar_timestamp) == ("B1", "B0")
+    # Packets of two subscriptions in one message (COMM:2124): each keeps its own id and last bar.
+    assert head.packets == (
+        ChartPacket(31, False, True, False, "B2", None, None),
+        ChartPacket(32, False, True, False, "B0", None, None),
+        ChartPacket(32, True, False, False, None, None, None),
+    )
 
 
 def test_end_of_history_packet() -> None:
@@ -125,6 +132,10 @@ def test_tick_packet_head() -> None:
         first_tick_id=11768401,
         last_tick_id=11768401,
         last_tick_base_ms=1563421179735,  # the packet's `bt`, as sent
+        packets=(  # a tick packet and `eoh` share the array: each is labelled on its own
+            ChartPacket(16335, False, False, True, None, 11768401, 1563421179735),
+            ChartPacket(16335, True, False, False, None, None, None),
+        ),
     )
 
 

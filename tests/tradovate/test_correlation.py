@@ -59,14 +59,47 @@ def test_a_refused_or_unreadable_answer_ties_nothing_and_a_route_is_used_once() 
     assert correlation.intent_of(_props("order", entity_ids=(1,))) is None
 
 
-def test_a_chart_answer_routes_its_history_and_realtime_ids_and_only_history_is_backfill() -> None:
+def _chart(correlation: Correlation, backfill: bool = True) -> None:
     # MDDOC Get-Chart: {"historicalId":32,"realtimeId":31}
-    correlation = Correlation()
-    correlation.expect(MD, 4, RequestRoute(chart=ChartRequest("ESZ6", 3570918, "1m", backfill=True)))
+    correlation.expect(MD, 4, RequestRoute(chart=ChartRequest("ESZ6", 3570918, "1m", backfill=backfill)))
     correlation.answered(MD, _answer(4, '{"historicalId":32,"realtimeId":31}'))
-    assert correlation.chart_route((MD, 32)) == ChartRoute("ESZ6", 3570918, "1m", historical=True, backfill=True)
-    assert correlation.chart_route((MD, 31)) == ChartRoute("ESZ6", 3570918, "1m", historical=False, backfill=False)
-    assert correlation.chart_route(("md-2", 31)) is None  # ids are per connection
+
+
+HISTORY = ChartRoute("ESZ6", 3570918, "1m", historical=True, backfill=True)
+LIVE = ChartRoute("ESZ6", 3570918, "1m", historical=False, backfill=False)
+
+
+def _routes(correlation: Correlation, packets: list[tuple[int, bool]]) -> list[ChartRoute]:
+    routes = []
+    for packet_id, eoh in packets:
+        stream = correlation.chart_stream((MD, packet_id))
+        assert stream is not None
+        routes.append(stream.route(packet_id, eoh))
+    return routes
+
+
+def test_history_under_the_realtime_id_is_history_until_its_eoh_and_only_history_is_backfill() -> None:
+    # FAQ HowToHandleDataSizeLimits: the eoh packet carries the realtimeId; the official JS client keeps only those.
+    correlation = Correlation()
+    _chart(correlation)
+    routes = _routes(correlation, [(31, False), (31, False), (31, True), (31, False), (31, False)])
+    assert routes == [HISTORY, HISTORY, HISTORY, LIVE, LIVE]
+    assert correlation.chart_stream(("md-2", 31)) is None  # ids are per connection
+
+
+def test_history_under_the_historical_id_is_history_and_the_realtime_id_then_carries_live_data() -> None:
+    # MarketData.md: a packet's id "matches either historicalId or realtimeId"; a live update may come between.
+    correlation = Correlation()
+    _chart(correlation)
+    routes = _routes(correlation, [(32, False), (31, False), (32, False), (32, True), (31, False), (32, False)])
+    assert routes == [HISTORY, LIVE, HISTORY, HISTORY, LIVE, HISTORY]
+
+
+def test_a_chart_asked_for_without_a_gap_is_not_backfill() -> None:
+    correlation = Correlation()
+    _chart(correlation, backfill=False)
+    routes = _routes(correlation, [(31, False), (31, True), (31, False)])
+    assert [(r.historical, r.backfill) for r in routes] == [(True, False), (True, False), (False, False)]
 
 
 def test_a_closed_connection_s_requests_and_charts_are_forgotten() -> None:

@@ -12,6 +12,7 @@ from platform_adapter.mic.envelope import (
     FactKind,
     FactMode,
     GapDetail,
+    PacketLabel,
     Stream,
 )
 from platform_adapter.mic.health import HealthReason, HealthSignal, HealthState
@@ -47,6 +48,7 @@ __all__ = [
     "Kill",
     "OrderAction",
     "OrderType",
+    "PacketLabel",
     "ReceiptAck",
     "ResetKill",
     "Stream",

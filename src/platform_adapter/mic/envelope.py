@@ -52,6 +52,22 @@ class Stream(StrEnum):
     CONNECTION = "connection"  # gap facts about a whole socket connection
 
 
+class PacketLabel(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The labels of one packet of a chart message whose packets do not share their labels (ADR 0014).
+
+    A Tradovate `chart` event may hold several packets (`d.charts`): the last history packet and `eoh`, or, when
+    Tradovate throttles, packets of several subscriptions. The envelope still carries the message whole (one
+    envelope per message, ADR 0002); where its packets differ, `FactEnvelope.packets` labels each one, in order.
+    """
+
+    id: int | None = None  # the packet's `id` as sent (a subscription id, not a sequence)
+    contract_id: int | None = None
+    symbol: str | None = None
+    timeframe: str | None = None
+    historical: bool | None = None  # before and including its subscription's `eoh`
+    backfill: bool = False
+
+
 class FactEnvelope(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A platform fact on its way to U.
 
@@ -78,8 +94,12 @@ class FactEnvelope(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     correlation_id: str | None = None  # the OE intent id, when the fact belongs to one
     request_id: int | None = None  # the platform request id (`i`) of a response
     timeframe: str | None = None  # chart facts: the configured timeframe ("1m", "1d"), or "tick"
-    historical: bool | None = None  # chart facts: from the history part of a subscription
+    historical: bool | None = None  # chart facts: the history part of a subscription (up to and with its `eoh`)
     backfill: bool = False  # requested after a reconnect to fill a gap; may repeat earlier facts
+    # Chart facts whose packets differ in the labels above (several subscriptions, or history and live in one
+    # message): each packet's labels, in the order of `d.charts`; the envelope's own labels are then only those
+    # every packet shares (null where they differ; `backfill` if any packet is backfill). Null otherwise.
+    packets: tuple[PacketLabel, ...] | None = None
     source: str = SOURCE_TRADOVATE
     lease_epoch: int | None = None  # the lease epoch of the PA instance that read it (fencing, ADR 0012)
     v: int = MIC_VERSION

@@ -11,6 +11,13 @@ execution facts), and for the chart subscription ids a `md/getChart` answer hand
   `intent_of` finds the intent of any `props` entity, and `commands_in_snapshot` the intents a sync
   snapshot knows;
 * a closed connection's requests and charts are forgotten (`forget_connection`): nothing arrives on it again.
+
+Whether a chart packet is history or live is decided by its position in its subscription's stream, not by the id
+it carries: Tradovate sends history and `eoh` under the realtimeId (FAQ HowToHandleDataSizeLimits; every official
+JS client keeps only realtimeId packets and still gets history), while older docs say a packet's id "matches
+either historicalId or realtimeId" (MarketData.md). So what comes before the subscription's `eoh` is history,
+`eoh` closes it, and what follows is live; a packet under the historicalId is always history, and once history is
+seen under the historicalId the realtimeId carries only live data (docs/simulator.md, `chart_history_id`).
 """
 
 from __future__ import annotations
@@ -25,23 +32,47 @@ from platform_adapter.tradovate.protocol.routing import PropsHead, SyncSnapshotR
 
 @dataclass(frozen=True, slots=True)
 class ChartRoute:
-    """What the PA knows about one chart subscription id on one connection."""
+    """The labels of one part of a chart subscription (its history, or its live updates) on one connection."""
 
     symbol: str
     contract_id: int
     timeframe: str  # "1m", "1d" or "tick"
-    historical: bool  # True for the historicalId, False for the realtimeId
-    backfill: bool  # the subscription was requested after a reconnect, to fill a gap
+    historical: bool  # the history part: before and including the subscription's `eoh`
+    backfill: bool  # history of a subscription requested after a reconnect, to fill a gap
 
 
 @dataclass(frozen=True, slots=True)
 class ChartRequest:
-    """What a `md/getChart` request asked for; its answer's ids become two `ChartRoute`s."""
+    """What a `md/getChart` request asked for; its answer's ids become one `ChartStream`."""
 
     symbol: str
     contract_id: int
     timeframe: str
     backfill: bool  # asked after a reconnect: its history part fills a gap
+
+
+class ChartStream:
+    """One `md/getChart` subscription on one connection: its two ids, and whether its history has ended."""
+
+    __slots__ = ("_ended", "_split", "historical_id", "history", "live", "realtime_id")
+
+    def __init__(self, chart: ChartRequest, historical_id: int | None, realtime_id: int | None) -> None:
+        self.historical_id = historical_id
+        self.realtime_id = realtime_id
+        self.history = ChartRoute(chart.symbol, chart.contract_id, chart.timeframe, True, chart.backfill)
+        self.live = ChartRoute(chart.symbol, chart.contract_id, chart.timeframe, False, False)
+        self._ended = False  # its `eoh` was seen
+        self._split = False  # history came under the historicalId: the realtimeId carries only live data
+
+    def route(self, packet_id: int, eoh: bool) -> ChartRoute:
+        """The labels of one packet of this subscription, in arrival order (it moves the history/live state)."""
+        if eoh:
+            self._ended = True
+            return self.history
+        if packet_id == self.historical_id and packet_id != self.realtime_id:
+            self._split = True
+            return self.history
+        return self.live if self._ended or self._split else self.history
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +91,15 @@ class Correlation:
 
     def __init__(self) -> None:
         self._requests: dict[tuple[str, int], RequestRoute] = {}  # (connection id, request id) -> route
-        self._charts: dict[tuple[str, int], ChartRoute] = {}  # (connection id, subscription id) -> route
+        self._charts: dict[tuple[str, int], ChartStream] = {}  # (connection id, either subscription id) -> stream
         self._intents: dict[str, int] = {}  # intent id -> trading epoch it was sent on
         self._orders: dict[int, str] = {}  # order id -> intent id
         self._commands: dict[int, str] = {}  # command id -> intent id
         # Every clOrdId Tradovate has shown in a command (snapshot or event), with that command's order id: an
         # intent id found here was placed already, whichever PA run (or ledger) sent it.
         self._platform_commands: dict[str, int | None] = {}
-        self.chart_route: Callable[[tuple[str, int]], ChartRoute | None] = self._charts.get
-        """The route of a (connection id, subscription id) chart packet (a bound dict lookup: the hot path)."""
+        self.chart_stream: Callable[[tuple[str, int]], ChartStream | None] = self._charts.get
+        """The subscription of a (connection id, subscription id) chart packet (a bound dict lookup: the hot path)."""
 
     # -- requests -----------------------------------------------------------------------------------------
 
@@ -103,12 +134,10 @@ class Correlation:
         if not isinstance(ids, ChartSubscription):
             return
         realtime = ids.realtime_id if ids.realtime_id is not None else ids.subscription_id
-        for sub_id, historical in ((ids.historical_id, True), (realtime, False)):
+        stream = ChartStream(chart, ids.historical_id, realtime)
+        for sub_id in (ids.historical_id, realtime):
             if sub_id is not None:
-                # Only the history part of a post-reconnect subscription is backfill; its realtime part is new.
-                self._charts[(connection_id, sub_id)] = ChartRoute(
-                    chart.symbol, chart.contract_id, chart.timeframe, historical, chart.backfill and historical
-                )
+                self._charts[(connection_id, sub_id)] = stream
 
     def forget_connection(self, connection_id: str) -> None:
         """Drop the request and chart routes of a closed connection (no message can arrive on it any more)."""

@@ -26,7 +26,7 @@ from platform_adapter.tradovate.correlation import ChartRequest, ChartRoute, Req
 from platform_adapter.tradovate.errors import PlatformStatusError
 from platform_adapter.tradovate.facts import FactBuilder
 from platform_adapter.tradovate.protocol import Response, encode_body
-from platform_adapter.tradovate.protocol.routing import ChartHead
+from platform_adapter.tradovate.protocol.routing import ChartHead, ChartPacket
 from platform_adapter.tradovate.supervisor import LinkLoss, SocketSupervisor
 
 _log = get_logger("pa.md")
@@ -85,7 +85,8 @@ class MarketDataFeed:
         if self._loss is None:  # several failed attempts are one outage: keep its start
             self._loss = loss
 
-    def _on_chart(self, route: ChartRoute, head: ChartHead) -> None:
+    def _on_chart(self, route: ChartRoute, head: ChartHead | ChartPacket) -> None:
+        """One chart packet forwarded (or a message of one): its subscription's backfill anchors move on."""
         key = (route.symbol, route.timeframe)
         seen = self._seen.get(key)
         if seen is None:

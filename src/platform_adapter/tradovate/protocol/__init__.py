@@ -49,6 +49,7 @@ from .requests import (
 )
 from .routing import (
     ChartHead,
+    ChartPacket,
     CommandRef,
     FillRef,
     MdHead,
@@ -73,6 +74,7 @@ __all__ = [
     "AccessTokenResponse",
     "Account",
     "ChartHead",
+    "ChartPacket",
     "ChartSubscription",
     "CloseFrame",
     "CommandRef",

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS facts (
     timeframe TEXT,
     historical INTEGER,
     backfill INTEGER NOT NULL,
+    packets TEXT,                     -- chart facts whose packets differ: each packet's labels (JSON), else null
     v INTEGER NOT NULL,
     payload TEXT NOT NULL
 );

@@ -21,7 +21,7 @@ from pa_harness.reference.bar_stream import BarStreamWriter
 from pa_harness.reference.event_stream import EventStreamWriter
 from pa_harness.reference.records import LIVE, BarRecord, DeliveryHole, EventRecord, FormingBar
 from pa_harness.reference.store import open_db
-from platform_adapter.mic import SOURCE_TRADOVATE, FactEnvelope, FactKind, FactMode, Stream
+from platform_adapter.mic import SOURCE_TRADOVATE, FactEnvelope, FactKind, FactMode, PacketLabel, Stream
 from platform_adapter.telemetry import get_logger
 
 _log = get_logger("pa_harness.reference.u")
@@ -56,6 +56,21 @@ class UCounters:
     def received(self, kind: str, stream: str | None = None) -> int:
         """Envelopes received of `kind` (and `stream`, when given)."""
         return sum(n for (k, s), n in self.by_kind_stream.items() if k == kind and stream in (None, s))
+
+
+def _labelled(envelope: FactEnvelope, labels: tuple[PacketLabel, ...], index: int) -> FactEnvelope:
+    """The envelope as one packet of it is labelled (the PA labels each packet when they differ, ADR 0014)."""
+    if index >= len(labels):
+        return msgspec.structs.replace(envelope, symbol=None, contract_id=None, timeframe=None, historical=None)
+    label = labels[index]
+    return msgspec.structs.replace(
+        envelope,
+        symbol=label.symbol,
+        contract_id=label.contract_id,
+        timeframe=label.timeframe,
+        historical=label.historical,
+        backfill=label.backfill,
+    )
 
 
 def _scalar(value: Any) -> int | float | str | None:
@@ -179,8 +194,8 @@ class ReferenceU:
         cursor = self._db.execute(
             "INSERT INTO facts (segment, delivery_seq, redelivery, kind, stream, mode, source, recv_ts, connection,"
             " connection_id, epoch, platform_ts, platform_seq, contract_id, symbol, account_id, correlation_id,"
-            " request_id, timeframe, historical, backfill, v, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " request_id, timeframe, historical, backfill, packets, v, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 self._segment,
                 envelope.delivery_seq,
@@ -203,6 +218,7 @@ class ReferenceU:
                 envelope.timeframe,
                 None if envelope.historical is None else int(envelope.historical),
                 int(envelope.backfill),
+                None if envelope.packets is None else msgspec.json.encode(envelope.packets).decode(),
                 envelope.v,
                 bytes(envelope.payload).decode("utf-8", "replace"),
             ),
@@ -274,15 +290,18 @@ class ReferenceU:
         if not isinstance(charts, list):
             self._n["charts_unreadable"] += 1
             return
-        for chart in charts:
+        labels = envelope.packets
+        for index, chart in enumerate(charts):
+            # Packets of several subscriptions (or history and live) in one message carry their own labels.
+            packet = envelope if labels is None else _labelled(envelope, labels, index)
             if not isinstance(chart, dict):
                 self._n["charts_unreadable"] += 1
             elif chart.get("eoh") is True:
                 self._n["eoh_markers"] += 1
             elif "tks" in chart:
-                self._store_ticks(envelope, chart, fact_id)
+                self._store_ticks(packet, chart, fact_id)
             elif "bars" in chart:
-                self._bars.accept_chart(envelope, chart, fact_id)
+                self._bars.accept_chart(packet, chart, fact_id)
             else:
                 self._n["charts_unreadable"] += 1
 

@@ -9,7 +9,18 @@ of each shape are cited in the module that reads it.
 from __future__ import annotations
 
 from ._salvage import Payload
-from .market_data import ChartHead, ChartsBody, MdBody, MdHead, MdStream, chart_head, chart_label, md_head, md_label
+from .market_data import (
+    ChartHead,
+    ChartPacket,
+    ChartsBody,
+    MdBody,
+    MdHead,
+    MdStream,
+    chart_head,
+    chart_label,
+    md_head,
+    md_label,
+)
 from .props import PropsBody, PropsHead, props_head, props_label
 from .shutdown import shutdown_head
 from .sync_snapshot import (
@@ -24,6 +35,7 @@ from .sync_snapshot import (
 
 __all__ = [
     "ChartHead",
+    "ChartPacket",
     "ChartsBody",
     "CommandRef",
     "FillRef",

@@ -38,6 +38,7 @@ from ._salvage import (
 
 __all__ = [
     "ChartHead",
+    "ChartPacket",
     "ChartsBody",
     "MdBody",
     "MdHead",
@@ -139,8 +140,26 @@ def _salvage_md(d: msgspec.Raw | bytes) -> MdBody | None:
     )
 
 
+class ChartPacket(msgspec.Struct, frozen=True, gc=False):
+    """Label of one packet of a ``charts`` array: its subscription id, end of history, last bar and tick as sent."""
+
+    id: int | None
+    eoh: bool
+    has_bars: bool
+    has_ticks: bool
+    last_bar_timestamp: str | None
+    last_tick_id: int | None
+    last_tick_base_ms: int | None
+
+
 class ChartHead(msgspec.Struct, frozen=True, gc=False):
-    """Label of a ``chart`` event: subscription ids, end of history, first/last bar and tick as sent."""
+    """Label of a ``chart`` event: subscription ids, end of history, first/last bar and tick as sent.
+
+    One ``charts`` array may hold several packets: the last history packet and ``eoh`` [JS:EX-11], and, when
+    Tradovate throttles, packets of several subscriptions [COMM:2124]. Then ``packets`` labels each packet, in
+    order, so each can be routed by its own ``id``; for a message of one packet it is empty and the head's own
+    fields describe that packet.
+    """
 
     subscription_ids: tuple[int, ...]
     eoh: bool
@@ -151,6 +170,7 @@ class ChartHead(msgspec.Struct, frozen=True, gc=False):
     first_tick_id: int | None
     last_tick_id: int | None
     last_tick_base_ms: int | None = None  # `bt` of the last tick packet, as sent (platform epoch ms)
+    packets: tuple[ChartPacket, ...] = ()
 
 
 class _Bar(msgspec.Struct, gc=False):
@@ -258,6 +278,22 @@ def _chart_packets_label(packets: list[_Packet] | None) -> ChartHead:
         first_id if type(first_id) is int else None,
         last_id if type(last_id) is int else None,
         last_base if type(last_base) is int else None,
+        tuple([_packet_label(packet) for packet in packets]) if len(packets) > 1 else (),
+    )
+
+
+def _packet_label(packet: _Packet) -> ChartPacket:
+    bars, ticks = packet.bars, packet.tks
+    last_ts = bars[-1].timestamp if bars else None
+    last_id = ticks[-1].id if ticks else None
+    return ChartPacket(
+        int_or_none(packet.id),
+        packet.eoh is True,
+        bool(bars),
+        bool(ticks),
+        last_ts if type(last_ts) is str else None,
+        last_id if type(last_id) is int else None,
+        int_or_none(packet.bt) if ticks else None,
     )
 
 
