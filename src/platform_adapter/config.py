@@ -189,6 +189,9 @@ class Settings(BaseSettings):
     accounts: tuple[str, ...] = ()  # account names to trade; empty = every account of the user
     chart_history_bars: int = Field(default=100, gt=0, le=100_000)  # bars of history asked for per chart
     chart_history_ticks: int = Field(default=200, gt=0, le=100_000)  # ticks of history asked for per tick chart
+    # user/syncrequest with `splitResponses: true` (B2B vendor keys must send it; ADR 0015). Off: one response,
+    # the only answer whose completeness the PA can tell for sure.
+    sync_split_responses: bool = False
     backoff: BackoffSettings = BackoffSettings()
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     outbox: OutboxSettings = OutboxSettings()

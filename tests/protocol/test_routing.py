@@ -218,6 +218,8 @@ def test_sync_snapshot_refs_give_the_reconciler_its_ids() -> None:
         positions=(PositionRef(77, 25, 560901, -1),),
         fills=(FillRef(501, 210518),),
         skipped=0,
+        accounts=(25,),
+        lists=frozenset({"accounts", "orders", "commands", "positions", "fills"}),
     )
 
 
@@ -234,6 +236,19 @@ def test_sync_snapshot_refs_count_what_they_cannot_read() -> None:
 def test_a_response_that_is_not_a_snapshot_has_no_refs() -> None:
     assert sync_snapshot_refs(b'{"orders":[{"id":1}]}') is None
     assert sync_snapshot_refs(b'"text"') is None
+    assert sync_snapshot_refs(b'"text"', part=True) is None
+
+
+def test_a_part_of_a_split_snapshot_is_read_without_users_and_says_what_it_holds() -> None:
+    # P api/rest-api-endpoints/users/sync-request: SyncMessage lists are "list of objects or null".
+    refs = sync_snapshot_refs(b'{"orders":[{"id":1}],"commands":[],"positions":null}', part=True)
+    assert refs is not None
+    assert refs.orders == (OrderRef(1, None, None, None),)
+    assert (refs.lists, refs.nulls) == (frozenset({"orders", "commands"}), frozenset({"positions"}))
+    # The same, read item by item after a malformed section: a section that is no list says nothing.
+    refs = sync_snapshot_refs(b'{"orders":[{"id":1},7],"commands":{"id":2},"positions":null}', part=True)
+    assert refs is not None
+    assert (refs.lists, refs.nulls, refs.skipped) == (frozenset({"orders"}), frozenset({"positions"}), 2)
 
 
 def test_shutdown_head() -> None:

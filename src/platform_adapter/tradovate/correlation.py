@@ -84,6 +84,7 @@ class RequestRoute:
     creates_orders: bool = False  # an orderId in the answer is an order this intent placed
     chart: ChartRequest | None = None
     on_response: Callable[[Response], None] | None = None  # run inline, before the next message
+    repeats: bool = False  # several responses may carry this request's id (splitResponses): keep the route
 
 
 class Correlation:
@@ -109,9 +110,12 @@ class Correlation:
 
     def answered(self, connection_id: str, response: Response) -> RequestRoute | None:
         """The route of the request `response` answers (None if not ours), with its ids correlated first."""
-        route = self._requests.pop((connection_id, response.request_id), None)
+        key = (connection_id, response.request_id)
+        route = self._requests.get(key)
         if route is None:
             return None
+        if not route.repeats:  # answered once; a repeating route lives until its connection ends
+            del self._requests[key]
         if route.intent_id is not None and response.status == 200:
             self._order_ids(route.intent_id, route.creates_orders, response)
         if route.chart is not None:

@@ -199,15 +199,17 @@ class ObservedState:
         except DECODE_ERRORS:
             self.unreadable += 1
             return
-        refs = sync_snapshot_refs(message.d or None)
+        refs = sync_snapshot_refs(message.d or None, part=True)  # one of the responses to a user/syncrequest
         if refs is None:
             return
-        # A snapshot is the whole state at that moment (Tradovate replays nothing): it replaces the positions.
-        self._positions = {
-            (p.account_id, p.contract_id): p.net_pos
-            for p in refs.positions
-            if p.account_id is not None and p.contract_id is not None and p.net_pos is not None
-        }
+        # A snapshot is the whole state at that moment (Tradovate replays nothing): its positions list replaces the
+        # positions. A part of a split snapshot without that list (absent or null) says nothing about them.
+        if "positions" in refs.lists:
+            self._positions = {
+                (p.account_id, p.contract_id): p.net_pos
+                for p in refs.positions
+                if p.account_id is not None and p.contract_id is not None and p.net_pos is not None
+            }
         for order in refs.orders:
             if order.contract_id is not None:
                 self._remember_order(order.id, order.contract_id)

@@ -146,7 +146,14 @@ class TradovatePlatform:
             self.market_data = feed
             if self.settings.mode is Mode.LIVE:  # SIM: market ingress only (spec 3.1)
                 trading = self._link(Role.TRADING, self._trading_url, http, tokens, builder)
-                sync = UserSync(tokens, builder, ledger, self._clock)
+                sync = UserSync(
+                    tokens,
+                    builder,
+                    ledger,
+                    self._clock,
+                    accounts=reference.accounts,
+                    split_responses=self.settings.sync_split_responses,
+                )
                 sync.attach(trading)
                 self.trading, self.sync = trading.socket, sync
                 self._orders = OrderExecutor(

@@ -7,8 +7,11 @@ https://github.com/tradovate/example-api-faq/tree/main/example-code/user-sync-re
 https://github.com/tradovate/example-api-csharp-trading/blob/master/swagger/services.swagger.yaml;
 JS:EX-07 https://github.com/tradovate/example-api-js/tree/main/tutorial/WebSockets/EX-07-Making-Requests].
 Entity fields (``ordStatus``, ``clOrdId``, ``netPos``, ...) as in SWAG. With ``splitResponses`` the
-snapshot may come in several parts whose format is not documented (UNCONFIRMED); each part is read
-on its own.
+snapshot may come in several responses with the request's id whose format is not documented (UNCONFIRMED);
+the partner schema gives each SyncMessage list as "list of objects or null" [P api/rest-api-endpoints/users/
+sync-request], so a part may lack ``users`` and carry ``null`` for what another part holds. Each part is read
+on its own (``part=True``), and ``lists`` / ``nulls`` say which of the arrays read here it holds, and which it
+names as null, so a caller can tell "no commands" from "commands not in this part".
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Final
 
 import msgspec
 
-from ._salvage import DECODE_ERRORS, EMPTY, Payload, int_or_none, salvage_items, str_or_none
+from ._salvage import DECODE_ERRORS, Payload, int_or_none, salvage_items, str_or_none
 
 __all__ = [
     "CommandRef",
@@ -64,13 +67,21 @@ class FillRef(msgspec.Struct, frozen=True, gc=False):
 
 
 class SyncSnapshotRefs(msgspec.Struct, frozen=True, gc=False):
-    """The ids of a snapshot; ``skipped`` counts items (or whole sections) that could not be read."""
+    """The ids of a snapshot; ``skipped`` counts items (or whole sections) that could not be read.
+
+    ``lists`` names the arrays read here (``accounts``, ``orders``, ``commands``, ``positions``, ``fills``) that
+    the snapshot (or part) holds as a list, possibly empty; ``nulls`` those it gives as ``null``. An array in
+    neither was absent.
+    """
 
     orders: tuple[OrderRef, ...]
     commands: tuple[CommandRef, ...]
     positions: tuple[PositionRef, ...]
     fills: tuple[FillRef, ...]
     skipped: int
+    accounts: tuple[int, ...] = ()  # the ids of its `accounts` entities
+    lists: frozenset[str] = frozenset()
+    nulls: frozenset[str] = frozenset()
 
 
 class _Item(msgspec.Struct, gc=False, rename="camel"):
@@ -88,20 +99,28 @@ class _Probe(msgspec.Struct, gc=False):
     users: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
 
 
+_Unset = msgspec.UnsetType
+_UNSET = msgspec.UNSET
+ARRAYS: Final = ("accounts", "orders", "commands", "positions", "fills")
+"""The SyncMessage arrays these refs read."""
+
+
 class _Snapshot(msgspec.Struct, gc=False):
-    users: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
-    orders: list[_Item] | None = None
-    commands: list[_Item] | None = None
-    positions: list[_Item] | None = None
-    fills: list[_Item] | None = None
+    users: msgspec.Raw | _Unset = _UNSET
+    accounts: list[_Item] | _Unset | None = _UNSET
+    orders: list[_Item] | _Unset | None = _UNSET
+    commands: list[_Item] | _Unset | None = _UNSET
+    positions: list[_Item] | _Unset | None = _UNSET
+    fills: list[_Item] | _Unset | None = _UNSET
 
 
 class _Sections(msgspec.Struct, gc=False):
-    users: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
-    orders: msgspec.Raw = EMPTY
-    commands: msgspec.Raw = EMPTY
-    positions: msgspec.Raw = EMPTY
-    fills: msgspec.Raw = EMPTY
+    users: msgspec.Raw | _Unset = _UNSET
+    accounts: msgspec.Raw | _Unset = _UNSET
+    orders: msgspec.Raw | _Unset = _UNSET
+    commands: msgspec.Raw | _Unset = _UNSET
+    positions: msgspec.Raw | _Unset = _UNSET
+    fills: msgspec.Raw | _Unset = _UNSET
 
 
 _PROBE: Final = msgspec.json.Decoder(_Probe)
@@ -120,11 +139,16 @@ def sync_snapshot_head(d: Payload) -> bool:
         return False
 
 
-def sync_snapshot_refs(d: Payload) -> SyncSnapshotRefs | None:
-    """Read the order, command, position and fill ids of a snapshot; None if ``d`` is not one."""
+def sync_snapshot_refs(d: Payload, *, part: bool = False) -> SyncSnapshotRefs | None:
+    """Read the account, order, command, position and fill ids of a snapshot; None if ``d`` is not one.
+
+    ``part``: ``d`` is known to answer a ``user/syncrequest`` (one of several responses with its id), so it need
+    not carry ``users``; it must still be a JSON object.
+    """
     if d is None:
         return None
     skipped = 0
+    arrays: dict[str, list[_Item] | _Unset | None]
     try:
         snapshot = _SNAPSHOT.decode(d)
     except DECODE_ERRORS:
@@ -132,41 +156,58 @@ def sync_snapshot_refs(d: Payload) -> SyncSnapshotRefs | None:
             sections = _SECTIONS.decode(d)
         except DECODE_ERRORS:
             return None
-        if sections.users is msgspec.UNSET:
+        if sections.users is _UNSET and not part:
             return None
-        orders, bad_orders = salvage_items(sections.orders, _ITEM)
-        commands, bad_commands = salvage_items(sections.commands, _ITEM)
-        positions, bad_positions = salvage_items(sections.positions, _ITEM)
-        fills, bad_fills = salvage_items(sections.fills, _ITEM)
-        skipped = bad_orders + bad_commands + bad_positions + bad_fills
+        arrays = {}
+        for name in ARRAYS:
+            section = getattr(sections, name)
+            if section is _UNSET:
+                arrays[name] = _UNSET
+                continue
+            items, bad = salvage_items(section, _ITEM)
+            skipped += bad
+            text = bytes(section).lstrip()
+            # A section that is neither a list nor null (counted above) does not say what the part holds.
+            arrays[name] = None if text == b"null" else items or [] if text.startswith(b"[") else _UNSET
     else:
-        if snapshot.users is msgspec.UNSET:
+        if snapshot.users is _UNSET and not part:
             return None
-        orders, commands = snapshot.orders, snapshot.commands
-        positions, fills = snapshot.positions, snapshot.fills
+        arrays = {name: getattr(snapshot, name) for name in ARRAYS}
+    lists = frozenset(name for name, value in arrays.items() if isinstance(value, list))
+    nulls = frozenset(name for name, value in arrays.items() if value is None)
+    accounts, orders, commands = _items(arrays["accounts"]), _items(arrays["orders"]), _items(arrays["commands"])
+    positions, fills = _items(arrays["positions"]), _items(arrays["fills"])
     order_refs = [
         OrderRef(item.id, int_or_none(item.account_id), int_or_none(item.contract_id), str_or_none(item.ord_status))
-        for item in orders or ()
+        for item in orders
         if type(item.id) is int
     ]
     command_refs = [
         CommandRef(item.id, int_or_none(item.order_id), str_or_none(item.cl_ord_id))
-        for item in commands or ()
+        for item in commands
         if type(item.id) is int
     ]
     position_refs = [
         PositionRef(item.id, int_or_none(item.account_id), int_or_none(item.contract_id), int_or_none(item.net_pos))
-        for item in positions or ()
+        for item in positions
         if type(item.id) is int
     ]
-    fill_refs = [FillRef(item.id, int_or_none(item.order_id)) for item in fills or () if type(item.id) is int]
+    fill_refs = [FillRef(item.id, int_or_none(item.order_id)) for item in fills if type(item.id) is int]
+    account_ids = tuple(item.id for item in accounts if type(item.id) is int)
     # Items without an integer id cannot be reconciled; they are counted, not hidden.
-    read = len(order_refs) + len(command_refs) + len(position_refs) + len(fill_refs)
-    seen = len(orders or ()) + len(commands or ()) + len(positions or ()) + len(fills or ())
+    read = len(order_refs) + len(command_refs) + len(position_refs) + len(fill_refs) + len(account_ids)
+    seen = len(orders) + len(commands) + len(positions) + len(fills) + len(accounts)
     return SyncSnapshotRefs(
         tuple(order_refs),
         tuple(command_refs),
         tuple(position_refs),
         tuple(fill_refs),
         skipped + seen - read,
+        account_ids,
+        lists,
+        nulls,
     )
+
+
+def _items(value: list[_Item] | _Unset | None) -> list[_Item]:
+    return value if isinstance(value, list) else []
