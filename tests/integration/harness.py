@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import msgspec
+import pytest
 
 from pa_harness.acceptance.variants import from_environment
 from pa_harness.reference import IntentCaller, ReferenceOE, ReferencePaper, ReferenceSystem, ReferenceU
@@ -30,7 +31,7 @@ from platform_adapter.config import (
 )
 from platform_adapter.core.adapter import PlatformAdapter, Role
 from platform_adapter.core.clock import ManualClock
-from platform_adapter.mic import FactEnvelope, FactKind, FactMode, HealthState, PacketLabel, Stream
+from platform_adapter.mic import FactEnvelope, FactKind, FactMode, HealthReason, HealthState, PacketLabel, Stream
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.nats import FactStreamConfig
 from tradovate_sim import ManualClock as SimManualClock
@@ -204,7 +205,28 @@ class Harness:
             await asyncio.sleep(0.005)
 
     async def up(self, timeout: float = 10.0) -> None:
-        """Wait until the PA is PA_UP and OE has received that signal (OE refuses to trade while halted)."""
+        """Wait until the PA is PA_UP and OE has received that signal (OE refuses to trade while halted).
+
+        Under the simulator variant `md_entitlement=none` Tradovate refuses every market-data request: the PA must
+        then be PA_DOWN `md_refused` instead (asserted here, as OE sees it), and a scenario that needs PA_UP is
+        skipped with that reason (`test_acceptance_A_a_refused_market_data_request_is_pa_down_*` covers the rest).
+        """
+        if self.sim.variants.current.md_entitlement == "none":
+            health = self.stack.adapter.health
+            await self.until(
+                lambda: health.state is HealthState.DOWN and HealthReason.MD_REFUSED in health.current.reasons,
+                timeout,
+                "PA_DOWN md_refused (md_entitlement=none)",
+            )
+            await self.until(
+                lambda: self.oe.health is not None and HealthReason.MD_REFUSED in self.oe.health.reasons,
+                timeout,
+                "OE to see PA_DOWN md_refused",
+            )
+            pytest.skip(
+                "md_entitlement=none: every market-data request is refused, so the PA is PA_DOWN md_refused "
+                "(asserted); this scenario needs PA_UP"
+            )
         await self.until(lambda: self.stack.adapter.health.state is HealthState.UP, timeout, "PA_UP")
         await self.until(
             lambda: self.oe.health is not None and self.oe.health.state is HealthState.UP, timeout, "OE to see PA_UP"

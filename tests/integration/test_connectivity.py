@@ -9,6 +9,8 @@ import pytest
 from platform_adapter.config import HeartbeatSettings
 from platform_adapter.mic import FactKind, HealthReason, HealthSignal, HealthState, Stream
 from platform_adapter.mic.codec import decode_gap
+from tradovate_sim import Variants
+from tradovate_sim.market_data import NO_SERVICE_PLAN_TEXT
 
 from .harness import Harness, Transport, running
 
@@ -114,3 +116,27 @@ async def test_shutdown_event_is_reported_by_reason_code_and_recovered(code: str
 def _told_oe(h: Harness, reason: HealthReason) -> HealthSignal | None:
     """The first health signal OE received that carried `reason`."""
     return next((s for s in h.oe.health_transitions() if reason in s.reasons), None)
+
+
+async def test_acceptance_A_a_refused_market_data_request_is_pa_down_naming_the_symbol_and_the_platform_text(
+    transport: Transport,
+) -> None:
+    # MDSWAG MarketDataSubscriptionResult: a refusal is a 200 answer with errorText, errorCode and mode "None".
+    variants = Variants().with_changes({"md_entitlement": "none"})
+    async with running(transport, sim_overrides={"variants": variants}) as h:
+        health = h.stack.adapter.health
+        await h.until(lambda: h.stack.platform.md is not None and h.stack.platform.md.ready.is_set(), what="md up")
+        await h.until(lambda: health.state is HealthState.DOWN, what="PA_DOWN")
+        assert HealthReason.MD_REFUSED in health.current.reasons and health.current.halt_required
+        refusals = [c for c in health.conditions().values() if c.reason is HealthReason.MD_REFUSED]
+        assert {c.detail.split(" for ")[1].split(" ")[0] for c in refusals} == {"ESZ6", "NQZ6"}  # named per symbol
+        assert all("NoServicePlan" in c.detail and NO_SERVICE_PLAN_TEXT in c.detail for c in refusals)
+        await h.until(lambda: h.oe.health is not None and h.oe.health.state is HealthState.DOWN, what="OE told")
+        market = h.stack.platform.market_data
+        assert market is not None and market.subscriptions["ESZ6"][0] == "quotes (refused: NoServicePlan)"
+        # Granted later (the entitlement was fixed): asked again on the next connection, and the reason clears.
+        h.sim.variants.update({"md_entitlement": "realtime"})
+        await h.sim.faults.close_sockets("md")
+        await h.advance(5.0)
+        await h.up()
+        assert HealthReason.MD_REFUSED not in health.current.reasons

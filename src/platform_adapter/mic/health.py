@@ -29,6 +29,7 @@ class HealthReason(StrEnum):
     AUTH_FAILED = "auth_failed"  # a login or token renewal failed (unreadable answer, refused renewal)
     AUTH_REJECTED = "auth_rejected"  # Tradovate refused the credentials: no further login until reloaded (ADR 0011)
     CONFIG_ERROR = "config_error"  # e.g. a configured symbol Tradovate does not know: fix the config
+    MD_REFUSED = "md_refused"  # Tradovate answered a market-data request 200 with errorText: no data will come
     PENALTY_WAIT = "penalty_wait"
     RATE_LIMITED = "rate_limited"
     CAPTCHA_REQUIRED = "captcha_required"

@@ -5,6 +5,12 @@ elementSize = minutes; days -> DailyBar; sub-minute (1s, 15s, 30s) -> one Tick c
 forwarded as raw tick packets (Tradovate has no seconds bars; the PA never aggregates). Quotes via
 `md/subscribeQuote`, DOM via `md/subscribeDOM` when configured.
 
+Tradovate answers a refused market-data request with status 200 and `{errorText, errorCode, mode}` (no service plan,
+an inaccessible symbol; MDSWAG `MarketDataSubscriptionResult`, JSISS#7): the PA reads every answer, and a refusal
+is PA_DOWN `md_refused` naming the request, the symbol and the platform's text, never a healthy link with no data.
+The connection stays up for what was granted; refused requests are asked again on the next connection, and
+their condition is cleared once granted.
+
 After a reconnect the PA first reports what it may have missed (one gap fact per contract and stream,
 with the last platform timestamp it forwarded), then resubscribes and asks each chart for history from
 the last bar it saw (ticks: from shortly before the last receipt), marking those facts `backfill`: they
@@ -18,14 +24,15 @@ from datetime import UTC, datetime
 
 from platform_adapter.config import Settings, Timeframe
 from platform_adapter.core.clock import Clock
-from platform_adapter.mic import Stream
+from platform_adapter.core.health import HealthMonitor
+from platform_adapter.mic import HealthReason, HealthState, Stream
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.connection import TradovateSocket
 from platform_adapter.tradovate.contracts import Instrument, ReferenceData
 from platform_adapter.tradovate.correlation import ChartRequest, ChartRoute, RequestRoute
 from platform_adapter.tradovate.errors import PlatformStatusError
 from platform_adapter.tradovate.facts import FactBuilder
-from platform_adapter.tradovate.protocol import Response, encode_body
+from platform_adapter.tradovate.protocol import MarketDataResult, Response, decode_model, encode_body
 from platform_adapter.tradovate.protocol.routing import ChartHead, ChartPacket
 from platform_adapter.tradovate.supervisor import LinkLoss, SocketSupervisor
 
@@ -65,11 +72,14 @@ class _Seen:
 class MarketDataFeed:
     """Owns the MD socket's subscriptions: first subscription, loss bookkeeping, gap facts, backfill."""
 
-    def __init__(self, reference: ReferenceData, builder: FactBuilder, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, reference: ReferenceData, builder: FactBuilder, settings: Settings, clock: Clock, health: HealthMonitor
+    ) -> None:
         self._reference = reference
         self._builder = builder
         self._settings = settings
         self._clock = clock
+        self._health = health
         self._seen: dict[tuple[str, str], _Seen] = {}
         self._loss: LinkLoss | None = None
         self.subscriptions: dict[str, list[str]] = {}  # symbol -> what is subscribed, for the status view
@@ -107,25 +117,47 @@ class MarketDataFeed:
             subscribed: list[str] = []
             body = encode_body({"symbol": instrument.contract_id})
             if instrument.settings.quotes:
-                await self._subscribe(socket, "md/subscribeQuote", body)
-                subscribed.append("quotes")
+                response = await self._subscribe(socket, "md/subscribeQuote", body)
+                subscribed.append(self._granted(response, "md/subscribeQuote", instrument, "quotes"))
             if instrument.settings.dom:
-                await self._subscribe(socket, "md/subscribeDOM", body)
-                subscribed.append("dom")
+                response = await self._subscribe(socket, "md/subscribeDOM", body)
+                subscribed.append(self._granted(response, "md/subscribeDOM", instrument, "dom"))
             for spec in chart_specs(instrument.settings.parsed_timeframes()):
-                await self._get_chart(socket, instrument, spec, backfill=loss is not None)
-                subscribed.append(spec.label)
+                response = await self._get_chart(socket, instrument, spec, backfill=loss is not None)
+                subscribed.append(self._granted(response, "md/getChart", instrument, spec.label))
             self.subscriptions[instrument.symbol] = subscribed
 
-    async def _subscribe(self, socket: TradovateSocket, endpoint: str, body: bytes) -> None:
+    async def _subscribe(self, socket: TradovateSocket, endpoint: str, body: bytes) -> Response:
         response = await socket.request(endpoint, body=body, require_ready=False, route=RequestRoute(Stream.RESPONSE))
         if response.status != 200:
             # A subscription that fails must not look healthy (nautilus_trader#3001): fail the connection.
             raise PlatformStatusError(response.status, _text(response), endpoint)
+        return response
+
+    def _granted(self, response: Response, endpoint: str, instrument: Instrument, label: str) -> str:
+        """Read a 200 md answer: a refusal in its body is PA_DOWN `md_refused` (cleared once granted again)."""
+        key = f"md.refused.{instrument.symbol}.{label}"
+        result = decode_model(MarketDataResult, response.d)
+        if not isinstance(result, MarketDataResult) or not result.refused:
+            self._health.clear(key)
+            if isinstance(result, MarketDataResult) and result.mode == "Delayed":
+                _log.warning("md_delayed", endpoint=endpoint, symbol=instrument.symbol, timeframe=label)
+                return f"{label} (delayed)"
+            return label
+        code = result.error_code or "no errorCode"
+        text = result.error_text or "no errorText"
+        detail = (
+            f"Tradovate refused {endpoint} for {instrument.symbol} ({label}): {code}: {text} (mode "
+            f"{result.mode or 'not given'}); no data will come for it. Check the user's market-data subscription "
+            "(CME entitlement / API market-data access) or the symbol; it is asked again on every reconnect"
+        )
+        self._health.raise_condition(key, HealthReason.MD_REFUSED, HealthState.DOWN, detail=detail)
+        _log.error("md_refused", endpoint=endpoint, symbol=instrument.symbol, timeframe=label, code=code, text=text)
+        return f"{label} (refused: {code})"
 
     async def _get_chart(
         self, socket: TradovateSocket, instrument: Instrument, spec: ChartSpec, *, backfill: bool
-    ) -> None:
+    ) -> Response:
         seen = self._seen.get((instrument.symbol, spec.label))
         time_range: dict[str, object]
         # Backfill asks from the last platform time the PA forwarded (never the PA's own clock, which may be
@@ -157,6 +189,7 @@ class MarketDataFeed:
         if backfill:
             self.backfills_requested += 1
             _log.info("chart_backfill_requested", symbol=instrument.symbol, timeframe=spec.label, range=time_range)
+        return response
 
     def _report_gaps(self, socket: TradovateSocket, loss: LinkLoss, epoch: int) -> None:
         now = self._clock.now_ns()

@@ -141,7 +141,7 @@ class TradovatePlatform:
             self.builder = builder
             md = self._link(Role.MD, self._md_url, http, tokens, builder)
             self.md = md.socket
-            feed = MarketDataFeed(reference, builder, self.settings, self._clock)
+            feed = MarketDataFeed(reference, builder, self.settings, self._clock, self._health)
             feed.attach(md)
             self.market_data = feed
             if self.settings.mode is Mode.LIVE:  # SIM: market ingress only (spec 3.1)

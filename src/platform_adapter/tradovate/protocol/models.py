@@ -16,6 +16,12 @@ unknown fields are ignored, because the docs and the 2021 OpenAPI file disagree 
   ``Account`` [SWAG].
 * ``ChartSubscription``: the ``md/getChart`` response ``{"historicalId":32,"realtimeId":31}``; older
   clients read ``subscriptionId`` [MDDOC Get-Chart; FAQ-LCR tvSocket.js].
+* ``MarketDataResult``: the 200 answer of every ``md/*`` request (MDSWAG ``MarketDataSubscriptionResult`` /
+  ``ChartSubscriptionResult``): ``errorText`` "Non-empty if the request failed", ``errorCode`` (``NoServicePlan``,
+  ``OperationNotSupported``, ``Success``, ``UnknownReason``, ``UnknownSymbol``), ``mode`` (``RealTime``,
+  ``Delayed``, ``None``); the official tutorial logged ``{errorCode:"UnknownSymbol", errorText:"Symbol is
+  inaccessible", mode:"None"}`` for ``md/subscribequote`` [francis2/api swagger/services.md.swagger.yaml
+  L287-316, L409-438; JSISS#7 https://github.com/tradovate/example-api-js/issues/7].
 * ``ShutdownNotice``: ``d`` of the ``shutdown`` event, ``{"reasonCode": "Maintenance" |
   "ConnectionQuotaReached" | "IPQuotaReached", "reason": optional text}`` [WSMD
   https://github.com/tradovate/api/blob/master/WebSockets.md; DOCS wss-guide/message-protocol].
@@ -37,6 +43,7 @@ __all__ = [
     "Account",
     "ChartSubscription",
     "Contract",
+    "MarketDataResult",
     "OrderResult",
     "ShutdownNotice",
     "TradovateModel",
@@ -115,6 +122,19 @@ class ChartSubscription(TradovateModel, frozen=True, gc=False):
     subscription_id: int | None = None
 
 
+class MarketDataResult(TradovateModel, frozen=True, gc=False):
+    """The 200 answer of an ``md/*`` request: a refusal when ``errorText`` / ``errorCode`` / ``mode`` say so."""
+
+    error_text: Any = None  # ``Any``: a value of an unexpected type still reads as a refusal, never as success
+    error_code: Any = None
+    mode: Any = None
+
+    @property
+    def refused(self) -> bool:
+        """Tradovate refused the request: an error text, an error code other than Success, or no data mode."""
+        return bool(self.error_text) or self.error_code not in (None, "", "Success") or self.mode == "None"
+
+
 class ShutdownNotice(TradovateModel, frozen=True, gc=False):
     """``d`` of a ``shutdown`` event: the server will close the socket gracefully."""
 
@@ -142,6 +162,7 @@ _MODELS: Final = (
     Contract,
     Account,
     ChartSubscription,
+    MarketDataResult,
     ShutdownNotice,
 )
 _DECODERS: Final[dict[type[TradovateModel], msgspec.json.Decoder[Any]]] = {

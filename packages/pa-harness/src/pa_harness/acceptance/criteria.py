@@ -56,6 +56,7 @@ _A_DOWN = "test_acceptance_A_platform_down_past_the_give_up_window_is_pa_down_wi
 _A_GAPS = "test_every_loss_is_reported_to_u_as_a_gap_fact"
 _A_SHUTDOWN = "test_shutdown_event_is_reported_by_reason_code_and_recovered"
 _A_DEAD_ROUTES = "test_a_dead_connections_routes_are_forgotten"
+_A_MD_REFUSED = "test_acceptance_A_a_refused_market_data_request_is_pa_down_*"
 _AUTH_PENALTY = "test_a_penalty_ticket_on_login_is_waited_out_and_the_same_body_resent_with_the_ticket"
 _AUTH_CAPTCHA = "test_a_captcha_is_pa_down_with_a_reason_the_operator_can_act_on"
 _AUTH_429 = "test_a_429_locks_every_request_out_and_reports_pa_down"
@@ -107,11 +108,12 @@ CRITERIA: tuple[Criterion, ...] = (
             Bullet(
                 "A3",
                 'Reports "PA_DEGRADED/PA_DOWN" to OE when connection is not healthy',
-                (_A_CLOSED, _A_DOWN, _AUTH_CAPTCHA, _AUTH_429),
+                (_A_CLOSED, _A_DOWN, _AUTH_CAPTCHA, _AUTH_429, _A_MD_REFUSED),
                 "A lost socket is PA_DEGRADED with halt_required at once; the platform down past the give-up "
                 "window is PA_DOWN (gave_up, halt) as seen by OE, and the PA recovers by itself when the "
                 "platform returns; a captcha or a 429 lock-out is PA_DOWN with a reason an operator can act "
-                "on and no retry storm.",
+                "on and no retry storm; a market-data request Tradovate refuses in a 200 answer (no "
+                "entitlement) is PA_DOWN md_refused naming the symbol and Tradovate's text, cleared once granted.",
             ),
         ),
     ),

@@ -127,7 +127,7 @@ class HotPath:
             heartbeat=settings.heartbeat,
         )
         # The fact callbacks production installs; only their per-fact hooks run here, never their I/O.
-        MarketDataFeed(cast(ReferenceData, None), self.builder, settings, clock)
+        MarketDataFeed(cast(ReferenceData, None), self.builder, settings, clock, self.health)
         self._sync = UserSync(tokens, self.builder, IntentLedger(), clock)
         for intent_id in corpus.intent_ids:
             self.correlation.intent_sent(intent_id, 0)
