@@ -89,6 +89,27 @@ async def test_a_short_lived_token_is_renewed_half_way_not_in_a_loop(transport: 
         assert len(h.sim.received_requests("auth/renewaccesstoken")) == 1  # once per half-life, no storm
 
 
+async def test_a_short_lived_token_is_renewed_and_the_md_socket_reconnects_after_the_login_md_token_lapsed(
+    transport: Transport,
+) -> None:
+    # The renewal carries no mdAccessToken (simulator default `renew_md_token=absent`: the renewal schema has none):
+    # the login's md token lapses at the login's expiry, so a reconnecting md socket must use the renewed token.
+    async with running(transport, sim_overrides={"token_lifetime_s": 600.0}) as h:
+        await h.up()
+        await h.advance(310.0, step=5.0)
+        await h.until(lambda: len(h.sim.received_requests("auth/renewaccesstoken")) == 1, what="renewal")
+        await h.advance(300.0, step=5.0)  # past the login's expiry: its md token is dead
+        md = h.stack.platform.md
+        assert md is not None
+        await h.sim.faults.close_sockets("md")
+        await h.until(lambda: not md.ready.is_set(), what="md down")
+        await h.advance(5.0)
+        await h.up()
+        assert md.epoch == 2
+        assert len(h.sim.received_requests("auth/accesstokenrequest")) == 1  # no new session (login limit)
+        assert HealthReason.TOKEN_EXPIRED not in [r for s in h.oe.health_transitions() for r in s.reasons]
+
+
 async def test_a_dead_connections_routes_are_forgotten(transport: Transport) -> None:
     async with running(transport) as h:
         await h.up()

@@ -96,7 +96,7 @@ class TokenManager:
         return True
 
     async def md_token(self) -> str:
-        """The market-data token (`mdAccessToken` when Tradovate sends one, else the access token)."""
+        """The market-data token: the `mdAccessToken` of the latest token response, else the access token."""
         token = await self.access_token()
         return self._md_token or token
 
@@ -198,7 +198,10 @@ class TokenManager:
             )
             raise error
         self._token = response.access_token
-        self._md_token = response.md_access_token or (self._md_token if renewal else None)
+        # A renewal without `mdAccessToken` (its schema has none) leaves the login's md token to lapse at the login's
+        # expiry: (re)connecting md sockets then authorize with the renewed access token (the official tutorials
+        # authorize the md socket with `accessToken`), never with a stale md token that would cost a new session.
+        self._md_token = response.md_access_token or None
         redactor().add(t for t in (self._token, self._md_token) if t)  # tokens are secrets too
         self._rest.token = self._token
         self._lifetime_s = _lifetime_s(response.expiration_time, self._clock)
