@@ -327,6 +327,24 @@ def test_silence_is_detected_at_the_bound_and_any_frame_resets_it() -> None:
     assert session.state is SessionState.CLOSED
 
 
+@pytest.mark.parametrize(("h_every_s", "silent"), [(2.5, False), (25.0, True)])
+def test_the_default_bound_holds_an_idle_socket_with_2_5_s_heartbeats_and_drops_it_with_25_s_ones(
+    h_every_s: float, silent: bool
+) -> None:
+    # DOC20 messageProtocol.md: `h` about every 2.5 s when idle (variant server_heartbeat=idle); WebSockets.md quotes
+    # SockJS's 25 s (server_heartbeat=sockjs_25s). The PA's default 8 s bound holds the first, not the second: a
+    # deployment that measures 25 s with `pa probe` P2 must raise `heartbeat.silence_timeout_s` (ADR 0005).
+    session = _ready(silence_s=8.0)
+    now, events = T0, []
+    while now < T0 + 60.0 and not events:
+        now += h_every_s
+        session.expire(min(now, session.next_deadline()))
+        events = [e for e in session.take_events() if isinstance(e, Silent)]
+        if not events:
+            session.receive(samples.HEARTBEAT, now)
+    assert bool(events) is silent
+
+
 def test_silence_is_not_judged_while_the_shell_is_paused() -> None:
     session = _ready(silence_s=8.0)
     session.pause()
