@@ -20,7 +20,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--sim-variants",
         default=None,
         help="simulator variant set for the integration tests, e.g. 'evidence' or "
-        "'chart_history_id=realtime+sync_split=multi_same_id' (sets PA_SIM_VARIANTS)",
+        "'chart_history_id=historical+sync_split=multi_same_id' (sets PA_SIM_VARIANTS)",
     )
 
 

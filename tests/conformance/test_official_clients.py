@@ -1,5 +1,6 @@
 """Tradovate's own clients against the simulator: the official `TradovateSocket` class step by step, and the request
-shapes of the FAQ and strategy examples, under the evidence-based defaults and under the current defaults.
+shapes of the FAQ and strategy examples, under the simulator's defaults (since issue 18 phase 2 the evidence-based
+ones everywhere) and under the variants that break them.
 
 Where a client works under one variant and not the other, that is evidence for the default: docs/simulator.md
 ("What the official clients need") states each such case.
@@ -39,8 +40,14 @@ ACCOUNT_SPEC = "DEMO701234"
 ESZ6_ID = 3570918
 
 EVIDENCE = Variants.evidence()
-CURRENT = Variants()
-BOTH = pytest.mark.parametrize("variants", [EVIDENCE, CURRENT], ids=["evidence", "current"])
+HISTORY_UNDER_HISTORICAL_ID = Variants().with_changes({"chart_history_id": "historical"})  # the old default
+BOTH = pytest.mark.parametrize(
+    "variants", [EVIDENCE, HISTORY_UNDER_HISTORICAL_ID], ids=["evidence", "history_under_historical_id"]
+)
+
+
+def test_the_defaults_are_the_evidence() -> None:
+    assert Variants() == EVIDENCE
 
 
 @dataclass
@@ -227,7 +234,9 @@ async def test_quotes_reach_the_class_through_its_contract_find_lookup(variants:
 
 
 @pytest.mark.parametrize(
-    ("variants", "history_seen"), [(EVIDENCE, True), (CURRENT, False)], ids=["evidence", "current"]
+    ("variants", "history_seen"),
+    [(EVIDENCE, True), (HISTORY_UNDER_HISTORICAL_ID, False)],
+    ids=["evidence", "history_under_historical_id"],
 )
 async def test_chart_history_reaches_the_class_only_under_the_realtime_id(
     variants: Variants, history_seen: bool
@@ -258,7 +267,11 @@ async def test_chart_history_reaches_the_class_only_under_the_realtime_id(
     assert requests[3] == f'md/cancelChart\n3\n\n{{"subscriptionId":{subscription.realtime_id}}}'
 
 
-@pytest.mark.parametrize(("variants", "finishes"), [(EVIDENCE, True), (CURRENT, False)], ids=["evidence", "current"])
+@pytest.mark.parametrize(
+    ("variants", "finishes"),
+    [(EVIDENCE, True), (HISTORY_UNDER_HISTORICAL_ID, False)],
+    ids=["evidence", "history_under_historical_id"],
+)
 async def test_faq_large_chart_paging_finishes_only_under_the_realtime_id(variants: Variants, finishes: bool) -> None:
     async with official(variants, max_history_elements=100) as s:
         closest = format_timestamp(s.sim.market.now_ms)

@@ -60,9 +60,10 @@ def test_an_unseeded_sample_takes_its_seed_from_the_commit_and_prints_it(tmp_pat
 
 
 def test_a_list_of_specs_is_run_in_order_once_each() -> None:
-    chosen = plan("default, error_d=quoted_string ,default,evidence")
+    chosen = plan("default, error_d=quoted_string ,default,evidence,chart_packing=merged")
 
-    assert [v.label for v in chosen.sets] == ["default", "error_d=quoted_string", Variants.evidence().label]
+    # `evidence` is the default now (issue 18 phase 2): one set, run once.
+    assert [v.label for v in chosen.sets] == ["default", "error_d=quoted_string", "chart_packing=merged"]
 
 
 @pytest.mark.parametrize("spec", ["", "sample:x", "sample:0@1", "chart_history_id=sideways", "nonsense"])
@@ -74,13 +75,13 @@ def test_a_bad_variants_option_is_a_clear_error(spec: str) -> None:
 def test_the_integration_harness_follows_pa_sim_variants_unless_a_test_overrides_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(VARIANTS_ENV, "chart_history_id=realtime+error_d=quoted_string")
+    monkeypatch.setenv(VARIANTS_ENV, "chart_history_id=historical+error_d=quoted_string")
 
     from_env = sim_config()
     overridden = sim_config(variants=Variants())
     monkeypatch.delenv(VARIANTS_ENV)
 
-    assert from_env.variants.differences() == {"chart_history_id": "realtime", "error_d": "quoted_string"}
+    assert from_env.variants.differences() == {"chart_history_id": "historical", "error_d": "quoted_string"}
     assert overridden.variants == Variants()
     assert sim_config().variants == Variants() == from_environment()
 
@@ -103,7 +104,7 @@ def _run(key: str, label: str, outcomes: dict[str, str], failures: dict[str, str
 
 def test_the_matrix_shows_every_test_under_every_set_the_failures_and_the_coverage(tmp_path: Path) -> None:
     matrix = VariantMatrix(
-        spec="default,chart_history_id=realtime",
+        spec="default,chart_history_id=historical",
         notes=["a note"],
         started_utc="2026-12-04T00:00:00Z",
         duration_s=24.0,
@@ -113,7 +114,7 @@ def test_the_matrix_shows_every_test_under_every_set_the_failures_and_the_covera
             _run("v00", "default", {"test_a[inproc]": "passed", "test_b[inproc]": "passed"}, {}),
             _run(
                 "v01",
-                "chart_history_id=realtime",
+                "chart_history_id=historical",
                 {"test_a[inproc]": "failed", "test_b[inproc]": "passed"},
                 {"test_a[inproc]": "assert {False} == {False, True}"},
             ),
@@ -128,13 +129,13 @@ def test_the_matrix_shows_every_test_under_every_set_the_failures_and_the_covera
     assert "**1 of 2 variant sets passed every test" in md
     assert "| `test_a[inproc]` | ✓ | ✗ |" in md
     assert "| `test_b[inproc]` | ✓ | ✓ |" in md
-    assert "### v01 `chart_history_id=realtime`: 1 failed" in md
+    assert "### v01 `chart_history_id=historical`: 1 failed" in md
     assert "- `test_a[inproc]`: assert {False} == {False, True}" in md
-    assert "| `chart_history_id=realtime` | v01 | v01 |" in md
+    assert "| `chart_history_id=historical` | v01 | v01 |" in md
     assert "| `chart_packing=merged` | not covered | - |" in md
     assert not re.search(r"<(script|link)\b", html)
     assert json.loads(json_path.read_text())["runs"][1]["failures"] == matrix.runs[1].failures
-    assert ("chart_history_id=historical", ["v00"], []) in coverage(matrix)
+    assert ("chart_history_id=realtime", ["v00"], []) in coverage(matrix)
 
 
 def test_run_matrix_runs_each_set_in_its_own_process_with_pa_sim_variants_set(tmp_path: Path) -> None:

@@ -89,9 +89,10 @@ async def test_get_chart_response_and_bar_event_match_mddoc(sim: TradovateSim, m
     # The MD swagger's ChartSubscriptionResult requires `mode`, which the MDDOC sample leaves out.
     assert response["d"].pop("mode") == "RealTime"
     assert samples.conforms(response, samples.load(samples.GET_CHART_RESPONSE), exact=True) == []
-    # The bars and eoh share one `charts` array (JS EX-11 README); the MDDOC sample shows the bars alone.
+    # The bars and eoh share one `charts` array (JS EX-11 README) under the realtimeId (FAQ HowToHandleDataSizeLimits);
+    # the MDDOC sample shows the bars alone.
     *data, end = bars["d"]["charts"]
-    assert end == {"id": response["d"]["historicalId"], "eoh": True}
+    assert end == {"id": response["d"]["realtimeId"], "eoh": True}
     assert samples.conforms({**bars, "d": {"charts": data}}, samples.load(samples.CHART_EVENT), exact=True) == []
 
 

@@ -133,8 +133,8 @@ async def test_minute_bars_of_any_size_then_eoh_then_realtime(sim: TradovateSim,
 
     assert ids == {"mode": "RealTime", "historicalId": 2, "realtimeId": 1}
     assert len(bars) == 4
-    assert all(packet["id"] == ids["historicalId"] for packet in packets)
-    assert packets[-1] == {"id": ids["historicalId"], "eoh": True}
+    assert all(packet["id"] == ids["realtimeId"] for packet in packets)  # variant chart_history_id=realtime
+    assert packets[-1] == {"id": ids["realtimeId"], "eoh": True}
     minutes = [int(bar["timestamp"][14:16]) for bar in bars]
     assert all(minute % 5 == 0 for minute in minutes)
     assert all(bar["timestamp"].endswith(":00.000Z") for bar in bars)

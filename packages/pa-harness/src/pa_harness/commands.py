@@ -93,7 +93,7 @@ def acceptance(
         typer.Option(
             help="Run once per simulator variant set and write matrix.html: comma-separated `default`, `evidence`, "
             "`all` (each switch value alone), `sample:N[@SEED]` (N mixed sets; 4 cover every setting; no seed = "
-            "from the commit) or specs such as `chart_history_id=realtime+error_d=quoted_string`."
+            "from the commit) or specs such as `chart_history_id=historical+error_d=quoted_string`."
         ),
     ] = None,
 ) -> None:

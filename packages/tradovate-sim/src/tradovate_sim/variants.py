@@ -6,10 +6,9 @@ against the simulator's old habit), and each value is one answer a real Tradovat
 ("Variants") has, per switch, the values, the sources for each, the default the evidence supports best, and what a
 client must do to be right under all of them.
 
-Defaults: `EVIDENCE_DEFAULT` is what the public evidence supports best. Where that would break the Platform Adapter
-as it stands, `KEPT_UNTIL_THE_PA_HANDLES_IT` keeps the old behaviour as the effective default (`DEFAULT`) for now,
-so the PA's suite stays green while the PA is fixed (issue 18, phase 2). Deleting an entry there makes the
-evidence the default for that switch.
+Defaults: `EVIDENCE_DEFAULT` is what the public evidence supports best, and it is the effective default (`DEFAULT`)
+of every switch. `KEPT_UNTIL_THE_PA_HANDLES_IT` could keep an old behaviour as the effective default while the
+Platform Adapter learns the evidence-based one; since issue 18 phase 2 it is empty.
 """
 
 from __future__ import annotations
@@ -71,16 +70,12 @@ EVIDENCE_DEFAULT: Final[Mapping[str, Any]] = MappingProxyType(
 )
 """Per switch, the value the public evidence supports best (docs/simulator.md "Variants" gives the sources)."""
 
-KEPT_UNTIL_THE_PA_HANDLES_IT: Final[Mapping[str, Any]] = MappingProxyType(
-    {
-        # The PA tells history from live by the packet id (issue 18 phase 2: by position relative to eoh).
-        "chart_history_id": "historical",
-        # The PA labels a whole `chart` event by its first packet and calls an event holding eoh "eoh", so bars
-        # sharing the array with eoh are not seen as bars (issue 18 phase 2: route and label per packet).
-        "chart_packing": "separate",
-    }
-)
-"""Switches whose evidence-based value the PA does not handle yet: the old behaviour stays the default for them."""
+KEPT_UNTIL_THE_PA_HANDLES_IT: Final[Mapping[str, Any]] = MappingProxyType({})
+"""Switches whose evidence-based value the PA does not handle yet: the old behaviour stays the default for them.
+
+Empty since issue 18 phase 2 (the PA tells history from live by position relative to `eoh` and routes each chart
+packet by its own id): every default is the evidence. A switch the PA cannot follow yet goes here, with why.
+"""
 
 DEFAULT: Final[Mapping[str, Any]] = MappingProxyType({**EVIDENCE_DEFAULT, **KEPT_UNTIL_THE_PA_HANDLES_IT})
 """The effective default of every switch: the evidence, except where the PA still needs the old behaviour."""
@@ -125,7 +120,7 @@ class Variants:
 
     @classmethod
     def parse(cls, spec: str, base: Variants | None = None) -> Variants:
-        """A spec such as `evidence`, `default`, or `chart_history_id=realtime+sync_split=multi_same_id`.
+        """A spec such as `evidence`, `default`, or `chart_history_id=historical+sync_split=multi_same_id`.
 
         Items are joined by `+` and apply left to right over `base` (default: `DEFAULT`): `default` and
         `evidence` set every switch, `switch=value` sets one.
