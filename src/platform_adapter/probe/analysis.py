@@ -34,6 +34,16 @@ def response_text(response: Response) -> str:
     return f"s={response.status} d={d}"
 
 
+def entitlement_shown(answer: Response) -> str | None:
+    """The `md_entitlement` variant an md request's answer shows (MDSWAG MarketDataSubscriptionResult), or None."""
+    d = payload(answer)
+    if answer.status != 200 or not isinstance(d, dict):
+        return None
+    if d.get("errorText") or d.get("errorCode") not in (None, "", "Success") or d.get("mode") == "None":
+        return "none"
+    return {"RealTime": "realtime", "Delayed": "delayed", None: "minimal"}.get(d.get("mode"))
+
+
 def chart_packets(received: Iterable[Received], ids: Iterable[int]) -> list[tuple[float, dict[str, Any]]]:
     """Every chart packet (`d.charts[]` item) whose `id` is one of `ids`, with its arrival time, in order."""
     wanted = set(ids)
@@ -48,6 +58,29 @@ def chart_packets(received: Iterable[Received], ids: Iterable[int]) -> list[tupl
             if isinstance(packet, dict) and packet.get("id") in wanted:
                 packets.append((item.at, packet))
     return packets
+
+
+def history_packets(packets: Sequence[tuple[float, dict[str, Any]]]) -> list[tuple[float, dict[str, Any]]]:
+    """The packets of one subscription up to its `eoh`: its history, whichever id it came under (ADR 0014)."""
+    history: list[tuple[float, dict[str, Any]]] = []
+    for at, packet in packets:
+        if packet.get("eoh"):
+            break
+        history.append((at, packet))
+    return history
+
+
+def chart_arrays(received: Iterable[Received]) -> list[list[dict[str, Any]]]:
+    """The `d.charts` array of every chart event, in order (how packets share events: `chart_packing`)."""
+    arrays: list[list[dict[str, Any]]] = []
+    for item in received:
+        message = item.message
+        if isinstance(message, Event) and message.kind == "chart":
+            d = payload(message)
+            charts = d.get("charts") if isinstance(d, dict) else None
+            if isinstance(charts, list):
+                arrays.append([packet for packet in charts if isinstance(packet, dict)])
+    return arrays
 
 
 def quotes_in(message: Message, contract_id: int) -> list[dict[str, Any]]:

@@ -41,9 +41,17 @@ def probe_command(
     allow_orders: Annotated[
         bool, typer.Option(help="P7: place one far-off 1-lot limit order and cancel it (demo only).")
     ] = False,
+    allow_fill: Annotated[
+        bool,
+        typer.Option(
+            help="P7: also buy 1 at market and liquidate it at once, to see one fill's event order (demo only; "
+            "implies --allow-orders)."
+        ),
+    ] = False,
     force_live: Annotated[bool, typer.Option(help="Run the read-only steps against a live/unrecognised host.")] = False,
 ) -> None:
-    """Record a Tradovate demo session and answer the discovery questions P1-P9 (needs your demo credentials)."""
+    """Record a Tradovate demo session, answer the discovery questions P1-P9 and say which simulator variant the
+    account showed for each open question (needs your demo credentials)."""
     warnings: list[str] = []
     try:
         settings = load_settings(config)
@@ -65,7 +73,8 @@ def probe_command(
         close_wait_s=close_wait,
         quiet_s=min(ProbeOptions.quiet_s, window),  # P6: a split snapshot's parts come within this
         heartbeat_s=settings.heartbeat.client_interval_s,
-        allow_orders=allow_orders,
+        allow_orders=allow_orders or allow_fill,
+        allow_fill=allow_fill,
         force_live=force_live,
     )
     console = Console(width=160, highlight=False)

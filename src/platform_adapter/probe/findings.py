@@ -10,6 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from platform_adapter.probe.variants import QUESTIONS, VariantShown, variant_spec
+
 
 class Verdict(StrEnum):
     """How an observation compares with what the desk research expected (discovery report §15)."""
@@ -45,6 +47,7 @@ class ProbeReport:
     started_wall_ns: int = 0
     finished_wall_ns: int = 0
     stopped_early: str | None = None  # why the run ended before every step ran
+    variants: list[VariantShown] = field(default_factory=list)  # per simulator switch: what the account showed
 
     def add(self, finding: Finding) -> None:
         """Append a finding."""
@@ -56,7 +59,18 @@ class ProbeReport:
 
     def to_json(self) -> str:
         """findings.json: the report with every finding's machine-readable data."""
-        return json.dumps(asdict(self), indent=2, default=str)
+        report = asdict(self)
+        report["variant_spec"] = self.variant_spec
+        return json.dumps(report, indent=2, default=str)
+
+    @property
+    def variant_spec(self) -> str:
+        """`pa sim --variant <this>` behaves as the account did on every switch it answered."""
+        return variant_spec(self.variants)
+
+    def _variant_caption(self) -> str:
+        who = "the simulator" if self.target_kind == "simulator" else "the account"
+        return f'which simulator variant {who} showed, per switch (docs/simulator.md "Variants")'
 
     def caption(self) -> str:
         """What the table describes (a simulator run describes the simulator, not Tradovate)."""
@@ -83,6 +97,13 @@ class ProbeReport:
         for f in self.findings:
             cells = [f.step, f.question, f.observation, f.verdict.value, f.confidence]
             lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+        if self.variants:
+            lines += ["", f"## Variants: {self._variant_caption()}", "", "| switch | question | shown | step | why |"]
+            lines.append("|---|---|---|---|---|")
+            for v in self.variants:
+                cells = [f"`{v.switch}`", QUESTIONS[v.switch], v.value or "not observed", v.step, v.observation]
+                lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+            lines += ["", f"As a simulator: `pa sim --variant {self.variant_spec}`"]
         return "\n".join(lines) + "\n"
 
     def render(self, console: Console) -> None:
@@ -96,5 +117,14 @@ class ProbeReport:
         for f in self.findings:
             table.add_row(f.step, f.question, f.observation, f.verdict.value, f.confidence)
         console.print(table)
+        if self.variants:
+            shown = Table(title="variants", caption=self._variant_caption(), show_lines=False, expand=True)
+            for name in ("switch", "shown", "step"):
+                shown.add_column(name, no_wrap=True)
+            shown.add_column("why", ratio=5)
+            for v in self.variants:
+                shown.add_row(v.switch, v.value or "not observed", v.step, v.observation)
+            console.print(shown)
+            console.print(f"as a simulator: pa sim --variant {self.variant_spec}")
         if self.stopped_early:
             console.print(f"stopped early: {self.stopped_early}")

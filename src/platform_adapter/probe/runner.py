@@ -25,6 +25,7 @@ from platform_adapter.probe.steps.orders import p7_order_identifiers
 from platform_adapter.probe.steps.reconnect import p5_reconnect
 from platform_adapter.probe.steps.sync import p6_user_sync
 from platform_adapter.probe.target import ProbeRefused, ProbeTarget, TargetKind, check_target
+from platform_adapter.probe.variants import completed
 from platform_adapter.telemetry import get_logger, redactor
 from platform_adapter.tradovate.errors import AuthFailed, CaptchaRequired, RateLimited, TradovateError
 
@@ -102,6 +103,7 @@ async def run_probe(
     finally:
         capture.close()
     report.findings.sort(key=lambda f: _STEP_ORDER.get(f.step, 99))
+    report.variants = completed(report.variants)
     report.finished_wall_ns = clock.now_ns()
     (out_dir / "findings.json").write_text(capture.masker.text(report.to_json()), encoding="utf-8")
     (out_dir / "findings.md").write_text(capture.masker.text(report.to_markdown()), encoding="utf-8")

@@ -62,6 +62,8 @@ async def p1_auth(ctx: ProbeContext) -> None:
 
 def _report_token(ctx: ProbeContext, body: dict[str, Any], record: CaptureRecord | None) -> None:
     fields = sorted(body)
+    present = "present" if body.get("mdAccessToken") else "absent"
+    ctx.showed("login_md_token", present, "P1", f"mdAccessToken {present} in the accesstokenrequest answer")
     ctx.add(
         "P1",
         "Is `mdAccessToken` in the token response? Which fields come back?",
@@ -82,6 +84,26 @@ def _report_token(ctx: ProbeContext, body: dict[str, Any], record: CaptureRecord
     issued_at, clock_name = _issue_time(record)
     lifetime_min = (expires.timestamp() - issued_at) / 60 if expires is not None and issued_at is not None else None
     ok = match is not None and lifetime_min is not None and 75 <= lifetime_min <= 95
+    if match is not None:
+        millis = match["frac"] is not None and len(match["frac"]) == 3
+        ctx.showed("expiration_format", "millis" if millis else "seconds", "P1", f"expirationTime `{expiration}`")
+    else:
+        ctx.showed("expiration_format", None, "P1", f"expirationTime `{expiration}` is not ISO-8601 with `Z`")
+    lifetime = (
+        None
+        if lifetime_min is None
+        else "80min"
+        if 75 <= lifetime_min < 85
+        else "90min"
+        if 85 <= lifetime_min <= 95
+        else None
+    )
+    ctx.showed(
+        "token_lifetime",
+        lifetime,
+        "P1",
+        f"{lifetime_min:.1f} min from issue ({clock_name})" if lifetime_min is not None else "lifetime unknown",
+    )
     ctx.add(
         "P1",
         "`expirationTime` format and token lifetime (80 vs 90 min)",
@@ -119,6 +141,8 @@ async def _renewal(ctx: ProbeContext) -> None:
         ctx.add("P1", "What does `auth/renewaccesstoken` return?", f"no token: {content[:200]!r}", Verdict.DIFFERS)
         return
     new = renewed.access_token
+    renewed_md = "present" if renewed.md_access_token else "absent"
+    ctx.showed("renew_md_token", renewed_md, "P1", f"mdAccessToken {renewed_md} in the renewaccesstoken answer")
     redactor().add([new, renewed.md_access_token or ""])
     session.capture.masker.learn([new, renewed.md_access_token or ""])
     session.rest.token = new

@@ -21,10 +21,12 @@ async def p8_cancel_chart(ctx: ProbeContext) -> None:
     window = ctx.options.window_s
     stopped_by: list[str] = []
     quiet = False
+    refused = 0
     for first, second in (("historicalId", "realtimeId"), ("realtimeId", "historicalId")):
         sub = await get_chart(ctx, md, f"P8 {first} first", _TICK, {"asMuchAsElements": 1})
         if not sub.accepted or sub.realtime_id is None or sub.historical_id is None:
             ctx.add("P8", f"cancel with {first} first", f"chart refused: {sub.response}", Verdict.FAILED, "-")
+            refused += 1
             continue
         ids = {"historicalId": sub.historical_id, "realtimeId": sub.realtime_id}
         realtime_id = sub.realtime_id
@@ -48,6 +50,18 @@ async def p8_cancel_chart(ctx: ProbeContext) -> None:
             Verdict.INCONCLUSIVE if flowing is None else Verdict.AS_EXPECTED,
             "high" if flowing else "low",
             expected="docs disagree; the PA cancels realtimeId then historicalId and ignores an error on the second",
+        )
+    if quiet or refused:
+        why = "a chart was refused" if refused else "no realtime packet flowed before a cancel (quiet market?)"
+        ctx.showed("cancel_chart_id", None, "P8", why)
+    else:
+        value = {frozenset({"historicalId", "realtimeId"}): "either", frozenset({"historicalId"}): "historical_only"}
+        value[frozenset({"realtimeId"})] = "realtime_only"
+        ctx.showed(
+            "cancel_chart_id",
+            value.get(frozenset(stopped_by)),
+            "P8",
+            f"a chart's stream stopped when cancelled by: {', '.join(stopped_by) or 'neither id alone'}",
         )
     if stopped_by or not quiet:
         summary = (

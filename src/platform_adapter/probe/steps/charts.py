@@ -1,5 +1,6 @@
 """P3: which `md/getChart` descriptions Tradovate accepts (1m, 15m, daily, tick; two "seconds" attempts that
-should be refused, with the exact refusal). P4: tick id and time order, and forming-bar re-sends
+should be refused, with the exact refusal), which id history comes under, and the shape of an error `d` (an md
+request on the trading socket). P4: tick id and time order, and forming-bar re-sends
 (discovery report §5, §6, §8)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 from platform_adapter.probe.analysis import (
     bar_resends,
     bars_of,
+    chart_arrays,
     chart_packets,
     payload,
     response_text,
@@ -106,6 +108,7 @@ async def p3_chart_types(ctx: ProbeContext) -> None:
                 }
             )
             history = [p for _, p in packets if not p.get("eoh")]
+            _history_layout(ctx, sub, packets, chart_arrays(md.messages_since(mark)))
             items = sum(len(p.get("bars", []) or p.get("tks", []) or []) for p in history)
             observation = (
                 f"accepted: {sub.response}; {len(history)} history packets ({items} items), "
@@ -127,6 +130,59 @@ async def p3_chart_types(ctx: ProbeContext) -> None:
             for subscription_id in (sub.realtime_id, sub.historical_id):
                 if subscription_id is not None:
                     await cancel_chart(md, subscription_id)
+    await _error_shape(ctx)
+
+
+def _history_layout(
+    ctx: ProbeContext, sub: ChartSub, packets: list[tuple[float, dict[str, Any]]], arrays: list[list[dict[str, Any]]]
+) -> None:
+    """Note which id the history before `eoh` came under, and whether `eoh` shared its array with data."""
+    ids = {sub.realtime_id: "realtimeId", sub.historical_id: "historicalId"}
+    before_eoh: list[dict[str, Any]] = []
+    for _, packet in packets:
+        if packet.get("eoh"):
+            break
+        before_eoh.append(packet)
+    ctx.notes.setdefault("history_under", set()).update(ids.get(p.get("id"), "?") for p in before_eoh)
+    for array in arrays:
+        mine = [p for p in array if p.get("id") in sub.ids]
+        if any(p.get("eoh") for p in mine):
+            ctx.notes.setdefault("eoh_with_data", []).append(any(not p.get("eoh") for p in mine))
+            break
+
+
+def _chart_variants(ctx: ProbeContext, arrays: list[list[dict[str, Any]]]) -> None:
+    """`chart_history_id` from P3's history; `chart_packing` from P3's `eoh` and the live events of P4."""
+    under: set[str] = ctx.notes.get("history_under", set())
+    if under == {"realtimeId"}:
+        ctx.showed("chart_history_id", "realtime", "P3", "every history packet before `eoh` carried the realtimeId")
+    elif under == {"historicalId"}:
+        ctx.showed("chart_history_id", "historical", "P3", "every history packet carried the historicalId")
+    else:
+        ctx.showed("chart_history_id", None, "P3", f"history packets under: {', '.join(sorted(under)) or 'none'}")
+    subscriptions = [set(sub.ids) for sub in ctx.charts.values() if sub.accepted and sub.ids]
+    mixed = sum(1 for array in arrays if sum(1 for ids in subscriptions if any(p.get("id") in ids for p in array)) > 1)
+    shared: list[bool] = ctx.notes.get("eoh_with_data", [])
+    if mixed:
+        ctx.showed("chart_packing", "merged", "P4", f"{mixed} chart events held packets of several subscriptions")
+    elif shared and all(shared):
+        ctx.showed("chart_packing", "same_array", "P3", f"`eoh` shared its array with history in {len(shared)} charts")
+    elif shared and not any(shared):
+        ctx.showed("chart_packing", "separate", "P3", f"`eoh` came alone in {len(shared)} charts")
+    else:
+        ctx.showed("chart_packing", None, "P3", f"`eoh` with data in {sum(shared)} of {len(shared)} charts")
+
+
+async def _error_shape(ctx: ProbeContext) -> None:
+    """`md/getChart` on the trading socket: a 404 (ISS#38) whose `d` shows how error text is sent (`error_d`)."""
+    answer = await ctx.require_trading().request("md/getChart", {"symbol": ctx.require_instrument().contract_id})
+    d = payload(answer)
+    if answer.status < 400 or not isinstance(d, str):
+        ctx.showed("error_d", None, "P3", f"md/getChart on the trading socket: {response_text(answer)}")
+        return
+    quoted = len(d) >= 2 and d[0] == d[-1] == '"'
+    value = "quoted_string" if quoted else "string"
+    ctx.showed("error_d", value, "P3", f"md/getChart on the trading socket: {response_text(answer)}")
 
 
 async def p4_tick_order(ctx: ProbeContext) -> None:
@@ -134,6 +190,7 @@ async def p4_tick_order(ctx: ProbeContext) -> None:
     ctx.session.capture.begin_step("P4", "tick ids and times; forming-bar re-sends")
     md = ctx.require_md()
     await md.observe(ctx.options.window_s)
+    _chart_variants(ctx, chart_arrays(md.received))
     tick = ctx.charts.get("tick")
     if tick is not None and tick.accepted:
         order = tick_order(ticks_of(chart_packets(md.received, tick.ids)))

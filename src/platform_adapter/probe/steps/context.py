@@ -10,6 +10,7 @@ from typing import Any
 from platform_adapter.probe.findings import Finding, ProbeReport, Verdict
 from platform_adapter.probe.session import ProbeSession
 from platform_adapter.probe.socket import ProbeSocket
+from platform_adapter.probe.variants import VariantShown
 from platform_adapter.tradovate.contracts import Instrument
 from platform_adapter.tradovate.protocol import Account
 
@@ -27,6 +28,7 @@ class ProbeOptions:
     history_bars: int = 20  # bars asked for per chart in P3
     history_ticks: int = 50  # ticks asked for in P3
     allow_orders: bool = False  # P7 places (and at once cancels) one far-off limit order only when set
+    allow_fill: bool = False  # P7 also buys 1 at market and liquidates it at once (a fill shows `props_order`)
     force_live: bool = False  # run (read-only) against a live or unrecognised host
 
 
@@ -79,6 +81,11 @@ class ProbeContext:
         """Record one finding (the observation is masked like everything else the probe shows)."""
         masked = self.session.capture.masker.text(observation)
         self.report.add(Finding(step, question, masked, verdict, confidence, expected, data))
+
+    def showed(self, switch: str, value: str | None, step: str, observation: str) -> None:
+        """Record which value of a simulator switch the target showed (None: this observation cannot tell)."""
+        masked = self.session.capture.masker.text(observation)
+        self.report.variants.append(VariantShown(switch, value, step, masked))
 
     def require_md(self) -> ProbeSocket:
         """The current market-data socket."""

@@ -7,7 +7,7 @@ import asyncio
 
 import aiohttp
 
-from platform_adapter.probe.analysis import cadence, quotes, response_text
+from platform_adapter.probe.analysis import Cadence, cadence, entitlement_shown, quotes, response_text
 from platform_adapter.probe.findings import Verdict
 from platform_adapter.probe.socket import ProbeSocket
 from platform_adapter.probe.steps.context import ProbeContext
@@ -68,6 +68,19 @@ async def p2_heartbeat(ctx: ProbeContext) -> None:
         heartbeats=streaming.heartbeats,
         data_frames=streaming.data_frames,
     )
+    ctx.showed("md_entitlement", entitlement_shown(answer), "P2", f"md/subscribeQuote: {response_text(answer)}")
+    _heartbeat_variant(ctx, idle, streaming)
+
+
+def _heartbeat_variant(ctx: ProbeContext, idle: Cadence, streaming: Cadence) -> None:
+    """`server_heartbeat`: `h` on an idle socket at a short cadence (idle, always) or not within the window."""
+    if idle.heartbeats < 2:  # no cadence shorter than half the window: the SockJS-like 25 s (or slower)
+        ctx.showed("server_heartbeat", "sockjs_25s", "P2", f"idle socket: {idle.describe()}")
+    elif streaming.data_frames == 0:
+        ctx.showed("server_heartbeat", None, "P2", f"idle: {idle.describe()}; no data streamed to tell idle/always")
+    else:
+        value = "always" if streaming.heartbeats else "idle"
+        ctx.showed("server_heartbeat", value, "P2", f"idle: {idle.describe()}; streaming: {streaming.describe()}")
 
 
 async def _silent_client(ctx: ProbeContext) -> None:

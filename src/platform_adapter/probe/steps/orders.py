@@ -105,6 +105,76 @@ async def p7_order_identifiers(ctx: ProbeContext) -> None:
         Verdict.AS_EXPECTED if stray is None and rejected.status == 200 else Verdict.DIFFERS,
         expected="HTTP/WS 200 with failureReason / failureText",
     )
+    if ctx.options.allow_fill:
+        await _fill_and_flatten(ctx, order, cl_ord_id)
+    else:
+        ctx.showed("props_order", None, "P7", "needs a fill: run with --allow-fill (buys 1 and liquidates it at once)")
+
+
+async def _fill_and_flatten(ctx: ProbeContext, limit_order: dict[str, Any], cl_ord_id: str) -> None:
+    """Buy 1 at market and liquidate it at once: the order of each fill's props events (`props_order`)."""
+    trading, instrument, window = ctx.require_trading(), ctx.require_instrument(), ctx.options.window_s
+    market = {k: v for k, v in limit_order.items() if k != "price"} | {
+        "orderType": "Market",
+        "clOrdId": f"{cl_ord_id}-f",
+    }
+    first = len(trading.received)
+    placed = await trading.request("order/placeorder", market, mutating=True)
+    await trading.observe(window / 2)
+    second = len(trading.received)
+    account_id = limit_order["accountId"]
+    flat = {"accountId": account_id, "contractId": instrument.contract_id, "admin": False, "isAutomated": True}
+    liquidated = await trading.request("order/liquidateposition", flat, mutating=True)
+    await trading.observe(window / 2)
+    fills = [
+        (_field(answer, "orderId"), trading.received[start:end])
+        for answer, start, end in ((placed, first, second), (liquidated, second, len(trading.received)))
+    ]
+    orders = [
+        _fill_events(received, order_id, instrument.contract_id) for order_id, received in fills if order_id is not None
+    ]
+    labels = [_PROPS_ORDERS.get(tuple(seen)) for seen in orders]
+    why = (
+        f"Buy 1 Market ({response_text(placed)}), then liquidateposition ({response_text(liquidated)}): per fill "
+        + "; ".join(" > ".join(seen) or "no events" for seen in orders)
+    )
+    ctx.add("P7", "Order of one fill's executionReport, fill and position events", why, Verdict.AS_EXPECTED)
+    if len(orders) == 2 and all(labels) and labels[0] != labels[1]:
+        ctx.showed("props_order", "shuffled", "P7", why + " (different orders for two fills)")
+    elif labels and all(label == labels[0] for label in labels) and labels[0] is not None:
+        ctx.showed("props_order", labels[0], "P7", why)
+    else:
+        ctx.showed("props_order", None, "P7", why)
+
+
+_PROPS_ORDERS: dict[tuple[str, ...], str] = {
+    ("executionReport", "fill", "position"): "er_fill_position",
+    ("fill", "executionReport", "position"): "fill_er_position",
+    ("executionReport", "position", "fill"): "er_position_fill",
+}
+
+
+def _fill_events(received: list[Received], order_id: int, contract_id: int) -> list[str]:
+    """The first executionReport (Trade) and fill of `order_id` and the first position event of the contract, in
+    arrival order."""
+    seen: list[str] = []
+    for item in received:
+        message = item.message
+        d = payload(message) if isinstance(message, Event) and message.kind == "props" else None
+        if not isinstance(d, dict):
+            continue
+        kind, entity = d.get("entityType"), d.get("entity")
+        for e in entity if isinstance(entity, list) else [entity]:
+            if not isinstance(e, dict) or kind in seen:
+                continue
+            ours = e.get("orderId") == order_id
+            if (
+                (kind == "executionReport" and ours and e.get("execType") == "Trade")
+                or (kind == "fill" and ours)
+                or (kind == "position" and e.get("contractId") == contract_id)
+            ):
+                seen.append(str(kind))
+    return seen
 
 
 def _bid(quote: dict[str, Any]) -> bool:

@@ -4,13 +4,23 @@ after resubscribing a full snapshot? How many bars/ticks does an overlapping his
 
 from __future__ import annotations
 
+import itertools
 import json
 
-from platform_adapter.probe.analysis import bars_of, chart_packets, iso_ms, quotes_in, response_text, ticks_of
+from platform_adapter.probe.analysis import (
+    bars_of,
+    chart_packets,
+    history_packets,
+    iso_ms,
+    quotes_in,
+    response_text,
+    ticks_of,
+)
 from platform_adapter.probe.findings import Verdict
+from platform_adapter.probe.socket import ProbeSocket, Received
 from platform_adapter.probe.steps.charts import get_chart
 from platform_adapter.probe.steps.context import ProbeContext
-from platform_adapter.tradovate.protocol import Response
+from platform_adapter.tradovate.protocol import Event, Response
 
 _MINUTE = {"underlyingType": "MinuteBar", "elementSize": 1, "elementSizeUnit": "UnderlyingUnits"}
 _TICK = {"underlyingType": "Tick", "elementSize": 1, "elementSizeUnit": "UnderlyingUnits"}
@@ -50,6 +60,8 @@ async def p5_reconnect(ctx: ProbeContext) -> None:
     mark = len(new.received)
     answer = await new.request("md/subscribeQuote", {"symbol": instrument.contract_id})
     first = await new.wait_for(lambda m: bool(quotes_in(m, instrument.contract_id)), window, start=mark)
+    await new.observe(window / 2)
+    _replayed(ctx, old.received, new.messages_since(mark), instrument.contract_id)
     entries = sorted(quotes_in(first.message, instrument.contract_id)[0].get("entries", {})) if first else None
     if entries is None:
         observation, verdict = f"no quote within {window:.1f} s ({response_text(answer)})", Verdict.INCONCLUSIVE
@@ -67,11 +79,15 @@ async def p5_reconnect(ctx: ProbeContext) -> None:
         entries_before=first_quote_before,
     )
 
+    await _resubscribed(ctx, new, instrument.contract_id)
+
     stamps = list(dict.fromkeys(b.get("timestamp") for b in bars_before))  # distinct, in order
     if len(stamps) > _OVERLAP_BARS:
         since = stamps[-_OVERLAP_BARS - 1]
         sub = await get_chart(ctx, new, "1m again", _MINUTE, {"asFarAsTimestamp": since, "asMuchAsElements": 10_000})
-        after = bars_of(chart_packets(new.received, (sub.historical_id,) if sub.historical_id else sub.ids))
+        # History comes under the realtimeId or the historicalId (`chart_history_id`); live bars are left out by
+        # taking only what came before the subscription's `eoh`.
+        after = bars_of(history_packets(chart_packets(new.received, sub.ids)))
         seen = {json.dumps(b, sort_keys=True) for b in bars_before}
         repeated = [b for b in after if b.get("timestamp") in stamps]
         identical = sum(1 for b in repeated if json.dumps(b, sort_keys=True) in seen)
@@ -98,7 +114,7 @@ async def p5_reconnect(ctx: ProbeContext) -> None:
         sub = await get_chart(
             ctx, new, "tick again", _TICK, {"asFarAsTimestamp": iso_ms(anchor.time_ms), "asMuchAsElements": 5_000}
         )
-        ticks_after = ticks_of(chart_packets(new.received, sub.ids))
+        ticks_after = ticks_of(history_packets(chart_packets(new.received, sub.ids)))
         ids_before = {t.id for t in ticks_before}
         tick_repeats = sum(1 for t in ticks_after if t.id in ids_before)
         filled = sum(1 for t in ticks_after if t.id > last_id)
@@ -121,3 +137,38 @@ async def p5_reconnect(ctx: ProbeContext) -> None:
             Verdict.NOT_RUN,
             "-",
         )
+
+
+def _replayed(ctx: ProbeContext, before: list[Received], after: list[Received], contract_id: int) -> None:
+    """Note whether quote messages seen on the old socket came again on the new one (a replay)."""
+    seen = {_raw(item) for item in before if quotes_in(item.message, contract_id)}
+    again = [item for item in after if quotes_in(item.message, contract_id) and _raw(item) in seen]
+    ctx.notes["replayed_quotes"] = len(again)
+    ctx.notes["quotes_after_reconnect"] = sum(1 for item in after if quotes_in(item.message, contract_id))
+
+
+def _raw(item: Received) -> bytes:
+    message = item.message
+    return bytes(message.d) if isinstance(message, Event) and message.d is not None else b""
+
+
+async def _resubscribed(ctx: ProbeContext, md: ProbeSocket, contract_id: int) -> None:
+    """A second md/subscribeQuote for the same symbol: does the stream double? Then decide `md_duplicates`."""
+    mark = len(md.received)
+    answer = await md.request("md/subscribeQuote", {"symbol": contract_id})
+    await md.observe(ctx.options.window_s / 2)
+    messages = [_raw(item) for item in md.messages_since(mark) if quotes_in(item.message, contract_id)]
+    doubled = sum(1 for a, b in itertools.pairwise(messages) if a == b)
+    replayed, after = ctx.notes.get("replayed_quotes", 0), ctx.notes.get("quotes_after_reconnect", 0)
+    why = (
+        f"after a reconnect {replayed} of {after} quote messages repeated the old socket's; after a second "
+        f"md/subscribeQuote ({response_text(answer)}) {doubled} of {len(messages)} quote messages came twice"
+    )
+    if replayed:
+        ctx.showed("md_duplicates", "replay_on_reconnect", "P5", why)
+    elif messages and doubled * 2 >= len(messages) - 1:
+        ctx.showed("md_duplicates", "resubscribe_doubles", "P5", why)
+    elif len(messages) >= 2 and after:
+        ctx.showed("md_duplicates", "none", "P5", why)
+    else:
+        ctx.showed("md_duplicates", None, "P5", why + " (too few quotes to tell)")

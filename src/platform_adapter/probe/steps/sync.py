@@ -1,6 +1,7 @@
 """P6: the shape of the `user/syncrequest` snapshot with and without `splitResponses` (one response or
-several with the same id? an end marker?) and whether `accounts` + `entityTypes` is accepted
-(discovery report §13.2)."""
+several with the same id? an end marker?), whether a body without `entityTypes` still gets the account's entities,
+and whether the PA's own body (`accounts` + `entityTypes`, with `splitResponses` when configured) is accepted
+(discovery report §13.2; ADR 0015)."""
 
 from __future__ import annotations
 
@@ -11,27 +12,7 @@ from platform_adapter.probe.analysis import payload
 from platform_adapter.probe.findings import Verdict
 from platform_adapter.probe.steps.context import ProbeContext
 from platform_adapter.tradovate.protocol import Message, Response
-
-# The PA's default entity list (discovery report §13.2).
-ENTITY_TYPES = (
-    "account",
-    "accountRiskStatus",
-    "cashBalance",
-    "command",
-    "commandReport",
-    "contract",
-    "executionReport",
-    "fill",
-    "fillPair",
-    "marginSnapshot",
-    "order",
-    "orderStrategy",
-    "orderStrategyLink",
-    "orderVersion",
-    "position",
-    "user",
-    "userAccountAutoLiq",
-)
+from platform_adapter.tradovate.user_sync import sync_body
 
 
 async def p6_user_sync(ctx: ProbeContext) -> None:
@@ -40,11 +21,12 @@ async def p6_user_sync(ctx: ProbeContext) -> None:
     trading = ctx.require_trading()
     variants: list[tuple[str, dict[str, Any]]] = []
     if ctx.user_id is not None:
-        variants.append(("{users}", {"users": [ctx.user_id]}))
-        variants.append(("{users, splitResponses:true}", {"users": [ctx.user_id], "splitResponses": True}))
+        variants.append((_USERS, {"users": [ctx.user_id]}))
+        variants.append((_SPLIT, {"users": [ctx.user_id], "splitResponses": True}))
     if ctx.account is not None and ctx.account.id is not None:
-        body = {"accounts": [ctx.account.id], "splitResponses": True, "entityTypes": list(ENTITY_TYPES)}
-        variants.append(("{accounts, splitResponses:true, entityTypes} (the PA's default)", body))
+        split = ctx.session.settings.sync_split_responses
+        body = sync_body([ctx.account.id], ctx.user_id, split_responses=split)
+        variants.append((f"{{accounts, entityTypes{', splitResponses:true' if split else ''}}} (the PA's body)", body))
     for name, body in variants:
         mark = len(trading.received)
         first = await trading.request("user/syncrequest", body)
@@ -58,6 +40,7 @@ async def p6_user_sync(ctx: ProbeContext) -> None:
             parts.append(found.message)
             mark = trading.received.index(found, mark) + 1
         shapes = [_shape(part) for part in parts]
+        _sync_variant(ctx, name, parts)
         arrays = sum(len(s[1]) for s in shapes)
         accounts = sum(s[1].get("accounts", 0) for s in shapes)
         refused = any(part.status != 200 for part in parts)
@@ -74,6 +57,26 @@ async def p6_user_sync(ctx: ProbeContext) -> None:
             arrays=arrays,
             accounts=accounts,
         )
+
+
+_USERS = "{users}"
+_SPLIT = "{users, splitResponses:true}"
+
+
+def _sync_variant(ctx: ProbeContext, name: str, parts: list[Response]) -> None:
+    """`sync_entity_types` from the body without entityTypes; `sync_split` from the one asking for a split."""
+    bodies = [payload(part) for part in parts if part.status == 200]
+    objects = [d for d in bodies if isinstance(d, dict)]
+    if not objects:
+        return
+    if name == _USERS:
+        accounts = sum(len(d["accounts"]) for d in objects if isinstance(d.get("accounts"), list))
+        value = "optional" if accounts else "required"
+        ctx.showed("sync_entity_types", value, "P6", f"{{users}} without entityTypes: {accounts} account(s) in it")
+    elif name == _SPLIT:
+        nulls = sum(1 for d in objects for v in d.values() if v is None)
+        value = "single" if len(parts) == 1 else "multi_null_lists" if nulls else "multi_same_id"
+        ctx.showed("sync_split", value, "P6", f"{len(parts)} response(s) with the request's id, {nulls} null list(s)")
 
 
 def _response_to(request_id: int) -> Callable[[Message], bool]:
