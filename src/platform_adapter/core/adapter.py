@@ -173,7 +173,14 @@ class PlatformAdapter:
             self.health.raise_condition("adapter", HealthReason.STOPPED, HealthState.DOWN, detail="the PA stopped")
             await within(self.clock, 2.0, self.health.flushed())
         if self.lease is not None:
+            self.health.mute()  # its last word is said: from here on the next holder speaks to OE
             await self.lease.release()
+        _log.info(
+            "stopped",
+            facts_delivered=self.outbox.counters.delivered,
+            facts_undelivered=self.outbox.depth,
+            lease_released=self.lease is not None,
+        )
         if self.main_task is not None:
             self.main_task.cancel()
 
