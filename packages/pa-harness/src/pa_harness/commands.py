@@ -55,13 +55,22 @@ def demo(
 def demo_distributed(
     config: ConfigOption = None,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 90.0,
+    linger: Annotated[
+        float, typer.Option(help="Keep the modules running this many seconds after the round trip.")
+    ] = 0.0,
+    out: Annotated[Path, typer.Option(help="Directory for the logs and databases.")] = Path(
+        "artifacts/demo-distributed"
+    ),
 ) -> None:
-    """Run nats-server, simulator, PA and reference U / Paper / OE as separate processes, with an order round trip."""
+    """Run nats-server, simulator, PA and reference U / Paper / OE as separate processes, with an order round trip.
+
+    SIGTERM or SIGINT stops every process (the PA gracefully) and exits 128 + the signal number.
+    """
     settings, _ = load_or_exit(config)
     refuse_replay(settings)
     from pa_harness.distributed.demo import run_demo_distributed
 
-    sys.exit(run_demo_distributed(settings, config_path=config, timeout_s=timeout))
+    sys.exit(run_demo_distributed(settings, config_path=config, out_dir=out, timeout_s=timeout, linger_s=linger))
 
 
 def bench(
