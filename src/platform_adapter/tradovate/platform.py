@@ -147,6 +147,8 @@ class TradovatePlatform:
                 if self._history is not None
                 else None
             )
+            if resume is not None:
+                resume.begin()  # the previous run's end, before any fact of this tenure's connections
             md = self._link(Role.MD, self._md_url, http, tokens, builder)
             self.md = md.socket
             feed = MarketDataFeed(reference, builder, self.settings, self._clock)

@@ -5,10 +5,14 @@ received after its last fact stored for U went with it, and nothing was received
 the start of each tenure the PA asks the `FactHistory` (the facts stream on NATS, the state directory embedded)
 for the last fact kept for U — overall, and per configured contract and market stream — and then:
 
-- on each socket's first connection, once it is authorized and before its subscriptions or sync snapshot, writes a
-  `connection` gap fact from the last fact's receive time to now, naming the run that wrote it (`previous_run_id`); on the md socket one gap fact
-  per (contract, stream) with that stream's last platform time; on the trading socket a `props` gap fact (the
-  sync snapshot that follows restates orders, positions and fills);
+- first thing in the tenure, before any connection is made, writes one `connection` gap fact per socket from the
+  last fact's receive time, naming the run that wrote it (`previous_run_id`); written before any other fact of
+  the run, they reach U before anything else the run delivers, so a run that dies right after starting has
+  still reported the end of the one before it;
+- on each socket's first connection, once it is authorized and before its subscriptions or sync snapshot, writes
+  one gap fact per (contract, stream) on the md socket, from that stream's last fact and naming its run, with its
+  last platform time; on the trading socket a `props` gap fact (the sync snapshot that follows restates orders,
+  positions and fills);
 - seeds the market-data feed's backfill anchors, so each chart is asked again from the last bar (or tick packet)
   U holds, its facts marked `backfill`; quotes and DOM cannot be replayed (`backfill: none`).
 
@@ -30,7 +34,7 @@ from platform_adapter.mic import FactEnvelope, FactKind, GapDetail, Stream
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.connection import TradovateSocket
 from platform_adapter.tradovate.contracts import Instrument, ReferenceData
-from platform_adapter.tradovate.facts import FactBuilder
+from platform_adapter.tradovate.facts import FactBuilder, SocketContext
 from platform_adapter.tradovate.market_data import TICK, MarketDataFeed, chart_specs
 from platform_adapter.tradovate.protocol.routing import chart_head
 from platform_adapter.tradovate.supervisor import SocketSupervisor
@@ -108,13 +112,23 @@ async def learn_previous_run(history: FactHistory, reference: ReferenceData) -> 
 
 
 class ResumeGaps:
-    """Writes the gap facts a tenure owes for the previous run: once per socket, first of its ready hooks."""
+    """Writes the gap facts a tenure owes for the previous run: its end at once, each socket's streams when ready."""
 
     def __init__(self, previous: PreviousRun, builder: FactBuilder, clock: Clock) -> None:
         self._previous = previous
         self._builder = builder
         self._clock = clock
         self._owed = {"md", "trading"} if previous.owes_gaps else set()
+
+    def begin(self) -> None:
+        """Report the previous run's end on both sockets now, before this tenure connects anything."""
+        if not self._previous.owes_gaps:
+            return
+        now = self._clock.now_ns()
+        for role in ("trading", "md"):
+            # No connection of this tenure exists yet: the fact stands before its first one (epoch 0).
+            context = SocketContext(role, f"{role}-0", 0)
+            self._builder.gap(context, now, self.connection_gap(role))
 
     def attach(self, link: SocketSupervisor, feed: MarketDataFeed | None = None) -> None:
         """Report on `link`'s first connection, before its other ready hooks; seed `feed`'s chart backfill."""
@@ -128,11 +142,11 @@ class ResumeGaps:
             return
         self._owed.discard(role)
         now = self._clock.now_ns()
-        for gap in self.gaps(role, epoch, now):
+        for gap in self.stream_gaps(role, epoch, now):
             self._builder.gap(socket.context, now, gap)
 
-    def gaps(self, role: str, epoch: int, now: int) -> list[GapDetail]:
-        """The gap facts one socket's first connection owes: the connection, then its streams."""
+    def connection_gap(self, role: str) -> GapDetail:
+        """The previous run's end on one socket: from its last fact for U, until this tenure connects."""
         previous, last = self._previous, self._previous.last
         if last is not None:
             ended = f"the previous PA run {last.run_id} (lease epoch {last.lease_epoch}) stopped"
@@ -140,39 +154,38 @@ class ResumeGaps:
         else:
             ended = "a previous PA run stopped"
             after = f"at an unknown point ({previous.unknown})"
-        gaps = [
-            GapDetail(
-                reason=RESTART,
-                connection=role,
-                from_epoch=last.epoch if last is not None and last.connection == role else 0,
-                to_epoch=epoch,
-                first_missing_recv_ts=last.recv_ts if last is not None else None,
-                last_missing_recv_ts=now,
-                streams=(Stream.CONNECTION.value,),
-                detail=f"{ended}: what Tradovate sent on its {role} socket {after} was not delivered; "
-                "nothing was received while no PA was connected",
-                previous_run_id=last.run_id if last is not None else None,
-            )
-        ]
+        return GapDetail(
+            reason=RESTART,
+            connection=role,
+            from_epoch=last.epoch if last is not None and last.connection == role else 0,
+            to_epoch=None,
+            first_missing_recv_ts=last.recv_ts if last is not None else None,
+            last_missing_recv_ts=None,
+            streams=(Stream.CONNECTION.value,),
+            detail=f"{ended}: what Tradovate sent on its {role} socket {after} was not delivered, and nothing is "
+            "received until this run connects; per-stream gap facts follow on connecting",
+            previous_run_id=last.run_id if last is not None else None,
+        )
+
+    def stream_gaps(self, role: str, epoch: int, now: int) -> list[GapDetail]:
+        """What one socket's first connection owes: md, one per (contract, stream); trading, the props stream."""
         if role == "trading":
-            gaps.append(
+            last = self._previous.last
+            return [
                 GapDetail(
                     reason=RESTART,
                     connection=role,
-                    from_epoch=gaps[0].from_epoch,
+                    from_epoch=last.epoch if last is not None and last.connection == role else 0,
                     to_epoch=epoch,
-                    first_missing_recv_ts=gaps[0].first_missing_recv_ts,
+                    first_missing_recv_ts=last.recv_ts if last is not None else None,
                     last_missing_recv_ts=now,
                     backfill="requested",
                     streams=(Stream.PROPS.value,),
                     detail="account events may have been missed; a fresh user/syncrequest snapshot follows",
-                    previous_run_id=gaps[0].previous_run_id,
+                    previous_run_id=last.run_id if last is not None else None,
                 )
-            )
-            return gaps
-        for end in previous.ends:
-            gaps.append(self._stream_gap(end, epoch, now))
-        return gaps
+            ]
+        return [self._stream_gap(end, epoch, now) for end in self._previous.ends]
 
     def _stream_gap(self, end: StreamEnd, epoch: int, now: int) -> GapDetail:
         fact = end.fact if end.fact is not None else self._previous.last

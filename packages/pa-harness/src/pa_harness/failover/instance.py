@@ -106,11 +106,11 @@ class PaProcess:
         if pid is not None and self._child.running:
             os.kill(pid, signum)
 
-    def events(self, event: str | None = None) -> list[dict[str, Any]]:
-        """This process's JSON log records (of one `event` name, when given), in order."""
+    def events(self, event: str | None = None, *, every_process: bool = False) -> list[dict[str, Any]]:
+        """This process's JSON log records (of one `event` name, when given), in order; or every process's."""
         try:
             with open(self.log_path, "rb") as log:
-                log.seek(self._log_offset)
+                log.seek(0 if every_process else self._log_offset)
                 lines = log.read().splitlines()
         except FileNotFoundError:
             return []
@@ -134,6 +134,17 @@ class PaProcess:
         """The current process's PA run id (from its log)."""
         record = self.last("pa_on_nats")
         return str(record["run_id"]) if record else None
+
+    def run_ids(self) -> dict[int, str]:
+        """pid -> PA run id of every process of this instance that reached the lease (its holder id names both)."""
+        found: dict[int, str] = {}
+        for record in self.events(every_process=True):
+            holder = record.get("holder")
+            if isinstance(holder, str) and holder.count(":") >= 2:
+                _, pid, run_id = holder.rsplit(":", 2)
+                if pid.isdigit():
+                    found[int(pid)] = run_id
+        return found
 
     @property
     def lease_epoch(self) -> int | None:

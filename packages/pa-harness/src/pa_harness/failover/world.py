@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 from pa_harness.failover.instance import PaProcess
+from pa_harness.failover.owners import socket_owner
 from pa_harness.nats_server import NatsServer
 from pa_harness.reference.oe import ReferenceOE
 from pa_harness.reference.u import ReferenceU
@@ -88,6 +91,8 @@ class NatsWorld:
             )
         )
         self.connections: list[Any] = []  # every socket connection the simulator accepted, in order (kept)
+        self.owners: dict[int, int | None] = {}  # simulator connection id -> pid of the process on the other end
+        self.connection_hooks: list[Callable[[Any], None]] = []  # called with each connection as it is accepted
         self.instances: list[PaProcess] = []
         self.u: ReferenceU
         self.oe: ReferenceOE
@@ -135,12 +140,25 @@ class NatsWorld:
         registry = self.sim.registry
         add = registry.add
         kept = self.connections
+        ports = {"trading": urlsplit(self.sim.trading_ws_url).port, "md": urlsplit(self.sim.md_ws_url).port}
 
         def add_and_keep(connection: Any) -> None:
             kept.append(connection)
+            peer, port = connection.peer, ports.get(connection.kind)
+            pids = [pid for instance in self.instances for pid in instance.pids[-1:]]
+            # Looked up at once: the client's process is alive and holds the socket now.
+            self.owners[connection.id] = (
+                socket_owner(peer[1], port, pids) if peer is not None and port is not None else None
+            )
             add(connection)
+            for hook in self.connection_hooks:
+                hook(connection)
 
         registry.add = add_and_keep  # type: ignore[method-assign]
+
+    def instance_of(self, pid: int | None) -> PaProcess | None:
+        """The instance whose latest process has `pid`."""
+        return next((i for i in self.instances if pid is not None and i.pids[-1:] == [pid]), None)
 
     async def _client(self, module: Module) -> Any:
         nc = await connect(self.server.url, self.server.auth(module), name=module.value, reconnect_wait_s=0.05)
