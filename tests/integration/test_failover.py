@@ -178,3 +178,51 @@ def _restart_gaps(world: NatsWorld, pa: PaProcess) -> list[dict[str, object]]:
 
 def _log_time(record: dict[str, object]) -> float:
     return datetime.fromisoformat(str(record["timestamp"]).replace("Z", "+00:00")).timestamp()
+
+
+async def test_a_frozen_holder_is_deposed_when_it_wakes_its_late_facts_are_fenced_and_oe_keeps_its_successor(
+    world: NatsWorld,
+) -> None:
+    a, b = world.pa("a"), world.pa("b")
+    a.start()
+    epoch_a = await active(world, a)
+    b.start()
+    await standing_by(b)
+
+    a.signal(signal.SIGSTOP)  # frozen (a VM pause, a partition): it cannot renew, its key lapses
+    epoch_b = await active(world, b, after=epoch_a)
+    # Its subscription is still in the queue group until the server drops the connection: this may reach it.
+    during = asyncio.create_task(world.oe.send(buy("oe-during-the-freeze")))
+    await asyncio.sleep(0.5)
+    transitions = len(world.oe.health_transitions())
+    a.signal(signal.SIGCONT)  # it wakes up believing it is active, with its sockets still open
+    await a.until(lambda: a.last("lease_lost") is not None, "the frozen holder to learn it was deposed")
+    await a.until(lambda: a.last("lease_standby") is not None, "it to stand by")
+    frozen_ack = await during
+    after = await world.oe.send(buy("oe-after-the-freeze"))  # only the new holder serves now
+    repeat = await world.oe.send(buy("oe-after-the-freeze"))
+    await asyncio.sleep(1.0)  # whatever it read while frozen reaches U now, if it is to
+
+    if frozen_ack.status is AckStatus.ACCEPTED:  # the queue group gave it to the new holder
+        assert (frozen_ack.lease_epoch, world.placed("oe-during-the-freeze")) == (epoch_b, 1)
+    else:  # it reached the frozen one, which on waking could not confirm its lease: nothing sent
+        assert (frozen_ack.status, frozen_ack.reason) == (AckStatus.FAILED, AckReason.NOT_LEADER)
+        assert world.placed("oe-during-the-freeze") == 0
+    assert (after.status, after.lease_epoch) == (AckStatus.ACCEPTED, epoch_b)
+    assert (repeat.duplicate, repeat.platform_order_id) == (True, after.platform_order_id)
+    assert world.placed("oe-after-the-freeze") == 1
+    # OE never went back to the deposed instance's word (its PA_DOWN not_leader carries the older epoch).
+    assert all(s.lease_epoch in (None, epoch_b) for s in world.oe.health_transitions()[transitions:])
+    assert world.oe.health is not None and world.oe.health.lease_epoch == epoch_b
+    # U: no hole; whatever the deposed instance wrote after its successor's first fact is flagged, and kept.
+    assert world.u.delivery_holes() == []
+    rows = world.u.db.execute("SELECT run_id, lease_epoch, fenced FROM facts WHERE redelivery = 0 ORDER BY fact_id")
+    facts = [tuple(r) for r in rows]
+    first_of_b = next(i for i, (run, _, _) in enumerate(facts) if run == b.run_id)
+    late = [f for f in facts[first_of_b:] if f[0] == a.run_id]
+    assert all(fenced == 1 and epoch == epoch_a for _, epoch, fenced in late)
+    assert world.u.counters.fenced == len(late)
+    print(
+        f"frozen holder: the intent sent meanwhile got {frozen_ack.status.value} {frozen_ack.reason}; "
+        f"{len(late)} late facts from the deposed instance, all fenced at U"
+    )

@@ -61,6 +61,7 @@ class PlatformAdapter:
         self.outbox = Outbox(settings.outbox, facts, health, clock, telemetry_sink=telemetry)
         self.ledger = IntentLedger(store)
         self.intents = IntentService(settings.mode, platform, health, clock, self.ledger)
+        self.intents.lease_valid = lease.valid if lease is not None else None
         self.role = Role.STANDBY
         self.lease_epoch: int | None = None
         self.tenures = 0
