@@ -20,7 +20,7 @@ CI_SEEDS = (
     1,
     2,
 )  # seed 1: restart mode (order_request, anytime, order_answer); seed 2: fight (backfill, reconnect, ...)
-CI_CONFIG = CrashConfig(steps=160, kills=3)
+CI_CONFIG = CrashConfig(steps=200, kills=3)
 TAKEOVER_BOUND_S = 5.0
 
 

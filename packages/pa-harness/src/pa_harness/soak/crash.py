@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,7 @@ from platform_adapter.mic import (
 )
 
 ORDER_ENDPOINTS = ("order/placeorder", "order/modifyorder", "order/cancelorder")
+_ORDER_POINTS = ("order_request", "order_answer")
 ACCOUNT_ID = 701234
 _FACTS_QUERY = (
     "SELECT fact_id, delivery_seq, redelivery, kind, stream, connection, connection_id, epoch, recv_ts, payload,"
@@ -57,12 +59,12 @@ _FACTS_QUERY = (
 class CrashConfig:
     """The knobs of a crash soak seed; the defaults are `pa soak --crash`'s."""
 
-    steps: int = 240  # market steps
+    steps: int = 300  # market steps
     step_s: float = 0.05  # real seconds between steps
     kills: int = 4
     mode: CrashMode | None = None  # None: `restart` for odd seeds, `fight` for even ones
     intent_timeout_s: float = 10.0  # OE's request timeout (above the PA's 5 s order timeout)
-    fire_within_steps: int = 80  # an armed kill that saw no matching point by then fires anyway (`late`)
+    fire_within_steps: int = 40  # an armed kill that saw no matching point by then fires anyway (`late`)
     recover_timeout_s: float = 40.0  # real seconds the end may wait for a live PA with both sockets
     drain_timeout_s: float = 30.0
     keep_dir: Path | None = None  # keep the seed's directory (logs, databases) here when it fails
@@ -174,15 +176,19 @@ class _CrashRun:
             await standby.until(lambda: standby.last("lease_standby") is not None, "the standby", timeout_s=30)
 
     async def _drive(self) -> None:
+        due: list[PlannedKill] = []
         for step in range(1, self.plan.steps + 1):
             self.step = step
-            for kill in (k for k in self.plan.kills if k.step == step):
-                await self._arm(kill)
+            due += [k for k in self.plan.kills if k.step == step]
+            if due and self.armed is None and self._serving():  # each kill hits a PA that serves and trades
+                await self._arm(due.pop(0))
             armed = self.armed
             if armed is not None and armed.planned.point == "anytime":
                 self._fire("anytime", self._holder())  # at once, or at the first step a PA holds the lease again
             elif armed is not None and step - armed.armed_step >= self.config.fire_within_steps:
                 self._fire("late", self._holder())
+            elif armed is not None and armed.planned.point in _ORDER_POINTS and (step - armed.armed_step) % 10 == 0:
+                self._order_for_kill()  # the last one reached no PA (down, or OE halted): another one
             for intent in (i for i in self.plan.intents if i.step == step):
                 task = asyncio.create_task(self._send(intent), name=f"crash-intent-{step}")
                 self.intent_tasks.add(task)
@@ -221,8 +227,6 @@ class _CrashRun:
         self.world.connection_hooks.append(lambda conn: self._maybe_fire("reconnect", conn.id))
 
     async def _arm(self, planned: PlannedKill) -> None:
-        if self.armed is not None:  # the previous one never saw its point: it fires now
-            self._fire("late", self._holder())
         kill = _Kill(planned, self.step)
         self.kills.append(kill)
         self.armed = kill
@@ -234,10 +238,13 @@ class _CrashRun:
             await faults.close_sockets(planned.socket)
         elif planned.point == "backfill":
             await faults.close_sockets("md")
-        elif planned.point in ("order_request", "order_answer"):
-            task = asyncio.create_task(self._send(self._market_order()), name=f"crash-kill-order-{self.step}")
-            self.intent_tasks.add(task)
-            task.add_done_callback(self.intent_tasks.discard)
+        elif planned.point in _ORDER_POINTS:
+            self._order_for_kill()
+
+    def _order_for_kill(self) -> None:
+        task = asyncio.create_task(self._send(self._market_order()), name=f"crash-kill-order-{self.step}")
+        self.intent_tasks.add(task)
+        task.add_done_callback(self.intent_tasks.discard)
 
     def _maybe_fire(self, point: KillPoint, conn_id: int) -> None:
         kill = self.armed
@@ -358,26 +365,26 @@ class _CrashRun:
 
     # -- the end ----------------------------------------------------------------------------------------
 
-    async def _until_serving(self, what: str) -> None:
+    def _serving(self) -> bool:
         """A PA holds the lease, both its sockets are up, and OE reads its PA_UP."""
         world = self.world
+        holder = self._holder()
+        health = world.oe.health
+        if holder is None or health is None or health.state is not HealthState.UP:
+            return False
+        if health.lease_epoch != holder.lease_epoch:
+            return False
+        open_kinds = {
+            c.kind
+            for c in world.connections
+            if not c.closed.is_set() and world.instance_of(world.owners.get(c.id)) is holder
+        }
+        return {"md", "trading"} <= open_kinds
+
+    async def _until_serving(self, what: str) -> None:
+        """Wait (bounded) until a PA serves again."""
         deadline = time.monotonic() + self.config.recover_timeout_s
-
-        def serving() -> bool:
-            holder = self._holder()
-            health = world.oe.health
-            if holder is None or health is None or health.state is not HealthState.UP:
-                return False
-            if health.lease_epoch != holder.lease_epoch:
-                return False
-            open_kinds = {
-                c.kind
-                for c in world.connections
-                if not c.closed.is_set() and world.instance_of(world.owners.get(c.id)) is holder
-            }
-            return {"md", "trading"} <= open_kinds
-
-        while not serving():
+        while not self._serving():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"timed out after {self.config.recover_timeout_s:.0f}s waiting for {what}")
             await asyncio.sleep(0.05)  # real processes: poll their state
@@ -569,8 +576,23 @@ async def run_crash_soak_async(seed: int, config: CrashConfig | None = None) -> 
 
 
 def run_crash_soak(seed: int, config: CrashConfig | None = None) -> CrashResult:
-    """One crash seed: real PA processes killed at seeded points, restarted, and every invariant checked."""
-    return asyncio.run(run_crash_soak_async(seed, config))
+    """One crash seed: real PA processes killed at seeded points, restarted, and every invariant checked.
+
+    SIGTERM (like Ctrl-C) stops it with every process it started: SystemExit(143).
+    """
+    return asyncio.run(_stopped_by_sigterm(run_crash_soak_async(seed, config)))
+
+
+async def _stopped_by_sigterm(run: Coroutine[Any, Any, CrashResult]) -> CrashResult:
+    task = asyncio.ensure_future(run)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)  # the world's exit then kills its processes by pid
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise SystemExit(128 + signal.SIGTERM) from None
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def takeover_summary(results: Sequence[CrashResult]) -> dict[str, float]:
