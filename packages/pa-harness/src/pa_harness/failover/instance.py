@@ -28,7 +28,7 @@ def pa_command() -> list[str]:
 
 
 class PaProcess:
-    """`start`, then `kill` (SIGKILL: a crash), `terminate` (SIGTERM: a graceful stop), `pause` / `resume`."""
+    """`start`, then `kill` (SIGKILL: a crash) or `signal` (SIGTERM: the graceful stop; SIGSTOP / SIGCONT), `reap`."""
 
     def __init__(self, name: str, workdir: Path, nats_url: str, env: Mapping[str, str]) -> None:
         self.name = name
@@ -40,10 +40,8 @@ class PaProcess:
             name, [*pa_command(), "run", "--no-tui", "--transport", nats_url], self.home / "stdout.log", env=child_env
         )
         self._log_offset = 0
-        self.starts = 0
-        self.started_at = 0.0  # time.time() of the last start
-        self.ended_at: float | None = None  # time.time() when the last process was seen to end (kill / stop)
-        self.pids: list[int] = []
+        self.ended_at: float | None = None  # time.time() when the last process was seen to end (kill / exit)
+        self.pids: list[int] = []  # of every process started, in order
 
     def __repr__(self) -> str:
         return f"PaProcess({self.name!r}, pid={self.pid}, run_id={self.run_id!r})"
@@ -68,8 +66,6 @@ class PaProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._child.start()
-        self.starts += 1
-        self.started_at = time.time()
         self.ended_at = None
         assert self._child.pid is not None
         self.pids.append(self._child.pid)
@@ -86,12 +82,6 @@ class PaProcess:
         self.kill_now()
         code = await self._child.kill()
         self.ended_at = self.ended_at or time.time()
-        return code
-
-    async def terminate(self, grace_s: float = 30.0) -> int:
-        """SIGTERM (the graceful stop), then wait up to `grace_s` for the exit (SIGKILL after that)."""
-        code = await self._child.stop(grace_s)
-        self.ended_at = time.time()
         return code
 
     async def reap(self, timeout_s: float = 10.0) -> int:

@@ -167,8 +167,12 @@ class NatsWorld:
 
     def pa(self, name: str) -> PaProcess:
         """A PA instance (not started) of this world's account, with its own state and log directories."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PA_")}
-        env.pop(USER_ENV, None), env.pop(PASSWORD_ENV, None), env.pop(PASSWORD_FILE_ENV, None)
+        # Nothing of this process's own configuration or NATS identity leaks into the PA's.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("PA_") and k not in (USER_ENV, PASSWORD_ENV, PASSWORD_FILE_ENV)
+        }
         env.update(self.server.auth(Module.PA).env())
         env.update(
             {

@@ -45,6 +45,8 @@ from platform_adapter.mic import (
     ReceiptAck,
     SubmitOrder,
 )
+from platform_adapter.mic.codec import decode_gap
+from platform_adapter.tradovate.resume import RESTART
 
 ORDER_ENDPOINTS = ("order/placeorder", "order/modifyorder", "order/cancelorder")
 _ORDER_POINTS = ("order_request", "order_answer")
@@ -135,6 +137,8 @@ class _CrashRun:
         self.acks: Counter[str] = Counter()
         self.working: list[int] = []
         self.placeorders: dict[tuple[int, int], str] = {}  # (conn id, request id) -> clOrdId, awaiting the answer
+        self.resent = 0  # intents re-sent at the end because OE did not learn their outcome
+        self.unresolved: list[str] = []
         self.world: NatsWorld
 
     # -- the run ----------------------------------------------------------------------------------------
@@ -411,8 +415,6 @@ class _CrashRun:
 
     async def _resend_unknown(self) -> None:
         """ADR 0012: an intent whose outcome OE did not learn may be re-sent; it is never executed twice."""
-        self.resent = 0
-        self.unresolved: list[str] = []
         for intent in self.sent_intents:
             first = self.first_acks.get(intent.intent_id)
             if first is not None and first.status is not AckStatus.UNKNOWN:
@@ -523,7 +525,7 @@ class _CrashRun:
         restart_gaps = 0
         if evidence is not None:
             restart_gaps = sum(
-                1 for f in evidence.facts if f.kind == "gap" and '"reason":"pa_restart"' in f.payload.replace(" ", "")
+                1 for f in evidence.facts if f.kind == "gap" and decode_gap(f.payload.encode()).reason == RESTART
             )
         return CrashResult(
             seed=self.seed,
@@ -538,8 +540,8 @@ class _CrashRun:
             runs=len(evidence.runs) if evidence is not None else 0,
             orders=len(world.sim.received_requests("order/placeorder")) if world is not None else 0,
             intents=dict(self.acks),
-            resent=getattr(self, "resent", 0),
-            unresolved=tuple(getattr(self, "unresolved", ())),
+            resent=self.resent,
+            unresolved=tuple(self.unresolved),
             sent=report.sent,
             delivered=report.delivered,
             missed_in_gaps=report.missed_in_gaps,

@@ -31,8 +31,7 @@ from pa_harness.soak.delivery import (
 )
 from platform_adapter.mic import GapDetail
 from platform_adapter.mic.codec import decode_gap
-
-RESTART = "pa_restart"
+from platform_adapter.tradovate.resume import RESTART
 
 
 @dataclass(frozen=True)
