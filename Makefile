@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo demo-distributed test lint typecheck unit variants-sample bench soak acceptance acceptance-variants clean
+.PHONY: install demo demo-distributed test lint typecheck unit variants-sample bench soak soak-crash acceptance acceptance-variants clean
 
 $(BIN)/pa: pyproject.toml packages/tradovate-sim/pyproject.toml packages/pa-harness/pyproject.toml uv.lock
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -46,6 +46,10 @@ bench: install
 
 soak: install
 	$(BIN)/pa soak --seeds 300
+
+# Not part of `make test` (which runs two crash seeds): real PA processes SIGKILLed at seeded points (~30 s a seed).
+soak-crash: install
+	$(BIN)/pa soak --crash --seeds 100
 
 acceptance: install
 	$(BIN)/pa acceptance

@@ -26,14 +26,17 @@ from platform_adapter import plugins
 from platform_adapter.config import ConfigError, Credentials, Settings, load_credentials
 from platform_adapter.core.adapter import PlatformAdapter
 from platform_adapter.core.clock import Clock, SystemClock
+from platform_adapter.core.fact_history import FileFactHistory
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.core.intent_store import SqliteIntentStore
 from platform_adapter.core.lease import FileLease
+from platform_adapter.core.ports import FactSink
 from platform_adapter.operator import FactTap, OperatorSession
 from platform_adapter.telemetry import configure_logging, get_logger, redactor
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.inproc import InProcFactChannel, InProcHealthChannel, InProcIntentChannel
 from platform_adapter.transport.nats.connection import NatsAuth, NatsCredentialsError, connect, disconnect
+from platform_adapter.transport.nats.fact_history import NatsFactHistory
 from platform_adapter.transport.nats.facts import NatsFactSink
 from platform_adapter.transport.nats.health import NatsHealthSink
 from platform_adapter.transport.nats.intent_store import NatsIntentStore, open_ledger_bucket
@@ -72,6 +75,7 @@ class InProcStack:
     facts: InProcFactChannel
     health: InProcHealthChannel
     intents: InProcIntentChannel
+    history: FileFactHistory | None = None  # where the facts delivered to U ended (durable stacks only)
 
 
 def build_inproc_stack(
@@ -88,15 +92,18 @@ def build_inproc_stack(
     """Build (not start) a PA whose facts, health and intents travel over in-process channels.
 
     `tap` (the operator view's) sees each batch after the transport accepted it. `durable`: the intent ledger in
-    SQLite and the lease as a lock file, both in `settings.state_dir` (what `pa run` uses); else in memory, no lease.
+    SQLite, the lease as a lock file and where the facts delivered to U ended, all in `settings.state_dir` (what
+    `pa run` uses); else in memory, no lease, and a new run does not resume from an earlier one.
     """
     clock = clock or SystemClock()
     facts = InProcFactChannel(maxsize=fact_queue_size)
     health_channel = InProcHealthChannel()
     intents = InProcIntentChannel()
     health = HealthMonitor(clock, health_channel)
-    platform = TradovatePlatform(settings, credentials, health, clock, endpoints=endpoints, rng=rng)
-    sink = tap.wrap(facts, clock) if tap is not None else facts
+    history = FileFactHistory(settings.state_dir / "last-facts.json", clock) if durable else None
+    platform = TradovatePlatform(settings, credentials, health, clock, endpoints=endpoints, rng=rng, history=history)
+    delivered: FactSink = history.wrap(facts) if history is not None else facts
+    sink = tap.wrap(delivered, clock) if tap is not None else delivered
     lease, store = (
         (
             FileLease(settings.state_dir, clock, holder=instance_id(platform.run_id), poll_s=settings.lease.poll_s),
@@ -106,7 +113,7 @@ def build_inproc_stack(
         else (None, None)
     )
     adapter = PlatformAdapter(settings.core(), platform, health, sink, intents, clock, lease=lease, store=store)
-    return InProcStack(adapter, platform, facts, health_channel, intents)
+    return InProcStack(adapter, platform, facts, health_channel, intents, history)
 
 
 def instance_id(run_id: str) -> str:
@@ -150,8 +157,11 @@ async def build_nats_stack(
     await verify_fact_stream(js, (stream or FactStreamConfig()).name)
     health_sink = NatsHealthSink(nc, await open_health_bucket(js))
     health = HealthMonitor(clock, health_sink)
-    platform = TradovatePlatform(settings, credentials, health, clock, endpoints=endpoints, rng=rng)
-    facts = NatsFactSink(nc, run_id=platform.run_id, stream=(stream or FactStreamConfig()).name)
+    stream_name = (stream or FactStreamConfig()).name
+    platform = TradovatePlatform(
+        settings, credentials, health, clock, endpoints=endpoints, rng=rng, history=NatsFactHistory(js, stream_name)
+    )
+    facts = NatsFactSink(nc, run_id=platform.run_id, stream=stream_name)
     intents = NatsIntentSource(nc, clock=clock)
     sink = tap.wrap(facts, clock) if tap is not None else facts
     lease = NatsLease(
@@ -398,5 +408,9 @@ async def _run_pa(settings: Settings, credentials: Credentials, *, tui: bool = F
                 stop_on_signals(stack.adapter),
                 contextlib.suppress(asyncio.CancelledError),
             ):
-                await stack.adapter.run()
+                try:
+                    await stack.adapter.run()
+                finally:
+                    if stack.history is not None:
+                        stack.history.flush()  # where this run stopped, for the next one
     return 0

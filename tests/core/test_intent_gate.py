@@ -9,7 +9,9 @@ import pytest
 from platform_adapter.config import Mode
 from platform_adapter.core.clock import ManualClock
 from platform_adapter.core.health import HealthMonitor
+from platform_adapter.core.intent_store import LedgerEntry, MemoryIntentStore
 from platform_adapter.core.intents import IntentService
+from platform_adapter.core.ledger import IntentLedger
 from platform_adapter.core.ports import OE_IDENTITY, Rejection
 from platform_adapter.mic import (
     AckReason,
@@ -198,3 +200,40 @@ async def test_facts_seen_before_an_unknown_ack_resolve_it_at_once() -> None:
     assert ack.status is AckStatus.UNKNOWN
     assert service.ledger.unresolved() == {}
     assert service.ledger.latched_by(9) is None
+
+
+class _InterleavingStore(MemoryIntentStore):
+    """One store shared by two PA instances whose calls interleave, as over NATS KV (each call a round trip)."""
+
+    async def get(self, intent_id: str) -> LedgerEntry | None:
+        await asyncio.sleep(0)
+        return await super().get(intent_id)
+
+    async def claim(self, entry: LedgerEntry) -> LedgerEntry | None:
+        await asyncio.sleep(0)
+        return await super().claim(entry)
+
+
+async def test_two_instances_racing_for_one_intent_id_send_it_once() -> None:
+    # Both look the id up before either claims it (a failover overlap, or OE's re-send reaching the new holder
+    # while the old one still works on it): the store's atomic claim picks one; the other must not send it.
+    store = _InterleavingStore()
+    clock = ManualClock()
+    platforms = [FakePlatform(), FakePlatform()]
+    for platform in platforms:
+        platform.release.clear()  # the winner's request is out; its answer has not come back yet
+    services = [
+        IntentService(Mode.LIVE, platform, HealthMonitor(clock, RecordingHealthSink()), clock, IntentLedger(store))
+        for platform in platforms
+    ]
+    calls = [asyncio.create_task(service.handle(market("raced"), OE_IDENTITY)) for service in services]
+    done, _ = await asyncio.wait(calls, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    assert done, "both instances are sending it"
+    loser = done.pop().result()
+    for platform in platforms:
+        platform.release.set()
+    acks = await asyncio.gather(*calls)
+
+    assert sum(len(p.executed) for p in platforms) == 1
+    assert (loser.status, loser.reason) == (AckStatus.UNKNOWN, AckReason.INTERRUPTED)
+    assert sorted(a.status for a in acks) == sorted([AckStatus.ACCEPTED, AckStatus.UNKNOWN])

@@ -179,6 +179,11 @@ class LosableLease:
         await self.lost.wait()
         raise LeaseLost("taken over")
 
+    def valid(self) -> bool:
+        return not self.lost.is_set() and not self.paused
+
+    paused = False
+
     async def release(self) -> None:
         self.released = True
 
@@ -259,3 +264,28 @@ async def test_a_graceful_stop_is_bounded_by_its_deadlines(tmp_path: Path, stuck
         assert instance.task is not None
         await asyncio.gather(instance.task, return_exceptions=True)
     assert HealthReason.STOPPED in instance.health.signals[-1].reasons
+
+
+async def test_an_instance_that_cannot_confirm_its_lease_sends_nothing_and_records_nothing() -> None:
+    # A paused process (SIGSTOP, a frozen VM) wakes up believing it is active: until its renewal answers, the
+    # lease may already be a standby's. Nothing may reach Tradovate meanwhile, and the refusal is not recorded.
+    clock = ManualClock()
+    platform = FakePlatform()
+    lease = LosableLease()
+    adapter = PlatformAdapter(
+        CoreSettings(), platform, HealthMonitor(clock, RecordingHealthSink()), GatedFactSink(), InProcIntentChannel(),
+        clock, lease=lease,
+    )  # fmt: skip
+    task = asyncio.create_task(adapter.run())
+    try:
+        await until(lambda: adapter.role is Role.ACTIVE and platform.runs == [7])
+        lease.paused = True
+        refused = await adapter.intents.handle(market("woke-up"), OE_IDENTITY)
+        lease.paused = False
+        accepted = await adapter.intents.handle(market("woke-up"), OE_IDENTITY)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert (refused.status, refused.reason) == (AckStatus.FAILED, AckReason.NOT_LEADER)
+    assert (accepted.status, accepted.duplicate) == (AckStatus.ACCEPTED, False)
+    assert platform.executed == [market("woke-up")]

@@ -8,79 +8,13 @@ state directory and simulator, and has OE re-send. The simulator's own recorder 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from platform_adapter.composition import InProcStack, build_inproc_stack
-from platform_adapter.config import Credentials, Settings
-from platform_adapter.core.adapter import Role
-from platform_adapter.core.clock import ManualClock
-from platform_adapter.core.ports import OE_IDENTITY
-from platform_adapter.mic import AckReason, AckStatus, HealthState, OrderAction, OrderType, SubmitOrder
-from tradovate_sim import ManualClock as SimManualClock
-from tradovate_sim import TradovateSim
+from platform_adapter.mic import AckReason, AckStatus
 
-from .harness import ACCOUNT_ID, settings_for, sim_config
-
-
-def buy(intent_id: str) -> SubmitOrder:
-    return SubmitOrder(
-        intent_id=intent_id,
-        account_id=ACCOUNT_ID,
-        symbol="ESZ6",
-        action=OrderAction.BUY,
-        qty=1,
-        order_type=OrderType.MARKET,
-    )
-
-
-async def until(predicate: Callable[[], bool], clock: ManualClock, what: str, timeout: float = 20.0) -> None:
-    """Let real I/O run and the PA's clock advance a little at a time until `predicate` holds (bounded)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await clock.advance(0.05)
-        await asyncio.sleep(0.005)
-
-
-class Pa:
-    """One PA process, in-process: started, then crashed (or left running until the test ends)."""
-
-    def __init__(self, settings: Settings, endpoints: tuple[str, str, str], clock: ManualClock) -> None:
-        self.stack: InProcStack = build_inproc_stack(settings, Credentials(), endpoints, clock=clock, durable=True)
-        self.clock = clock
-        self.task: asyncio.Task[None] | None = None
-
-    async def up(self) -> None:
-        self.task = asyncio.create_task(self.stack.adapter.run())
-        adapter = self.stack.adapter
-        await until(lambda: adapter.role is Role.ACTIVE and adapter.health.state is HealthState.UP, self.clock, "PA_UP")
-
-    async def crash(self) -> None:
-        assert self.task is not None
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        lease = self.stack.adapter.lease
-        assert lease is not None
-        await lease.release()  # what the OS does when the process dies
-
-    async def call(self, intent: SubmitOrder) -> object:
-        return await self.stack.intents.call(intent, OE_IDENTITY)
-
-
-@contextlib.asynccontextmanager
-async def simulator() -> AsyncIterator[tuple[TradovateSim, ManualClock]]:
-    clock = ManualClock()
-    async with TradovateSim(sim_config(clock=SimManualClock(start=clock.now_ns() / 1e9))) as sim:
-        yield sim, clock
-
-
-def endpoints_of(sim: TradovateSim) -> tuple[str, str, str]:
-    return (sim.rest_url, sim.trading_ws_url, sim.md_ws_url)
+from .harness import settings_for
+from .restarts import Pa, buy, endpoints_of, simulator, until
 
 
 async def test_a_resent_intent_after_a_restart_is_answered_from_the_ledger_and_placed_once(tmp_path: Path) -> None:
@@ -89,7 +23,7 @@ async def test_a_resent_intent_after_a_restart_is_answered_from_the_ledger_and_p
         first = Pa(settings, endpoints_of(sim), clock)
         await first.up()
         ack = await first.call(buy("oe-1"))
-        assert ack.status is AckStatus.ACCEPTED  # type: ignore[attr-defined]
+        assert ack.status is AckStatus.ACCEPTED
         await first.crash()
         second = Pa(settings, endpoints_of(sim), clock)
         await second.up()
@@ -97,8 +31,8 @@ async def test_a_resent_intent_after_a_restart_is_answered_from_the_ledger_and_p
             repeats = [await second.call(buy("oe-1")) for _ in range(8)]  # OE re-sends eight times
         finally:
             await second.crash()
-    assert all(r.duplicate and r.status is AckStatus.ACCEPTED for r in repeats)  # type: ignore[attr-defined]
-    assert {r.platform_order_id for r in repeats} == {ack.platform_order_id}  # type: ignore[attr-defined]
+    assert all(r.duplicate and r.status is AckStatus.ACCEPTED for r in repeats)
+    assert {r.platform_order_id for r in repeats} == {ack.platform_order_id}
     assert len(sim.received_requests("order/placeorder")) == 1
 
 
@@ -116,9 +50,9 @@ async def test_an_intent_the_ledger_lost_but_tradovate_shows_is_not_placed_again
             repeat = await second.call(buy("oe-lost"))
         finally:
             await second.crash()
-    assert (repeat.status, repeat.duplicate) == (AckStatus.ACCEPTED, True)  # type: ignore[attr-defined]
-    assert repeat.platform_order_id == ack.platform_order_id  # type: ignore[attr-defined]
-    assert "already has a command" in repeat.detail  # type: ignore[attr-defined]
+    assert (repeat.status, repeat.duplicate) == (AckStatus.ACCEPTED, True)
+    assert repeat.platform_order_id == ack.platform_order_id
+    assert "already has a command" in repeat.detail
     assert len(sim.received_requests("order/placeorder")) == 1
 
 
@@ -143,10 +77,10 @@ async def test_an_intent_in_flight_at_a_crash_is_unknown_then_resolved_by_the_sn
             repeat = await second.call(buy("oe-in-flight"))
         finally:
             await second.crash()
-    assert (repeat.status, repeat.reason, repeat.duplicate) == (  # type: ignore[attr-defined]
+    assert (repeat.status, repeat.reason, repeat.duplicate) == (
         AckStatus.UNKNOWN,
         AckReason.INTERRUPTED,
         True,
     )
-    assert "resolved: command found in sync snapshot" in repeat.detail  # type: ignore[attr-defined]
+    assert "resolved: command found in sync snapshot" in repeat.detail
     assert len(sim.received_requests("order/placeorder")) == 1

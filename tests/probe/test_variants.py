@@ -43,7 +43,7 @@ def _probe(spec: str, out_dir: Path) -> ProbeReport:
 
 
 def test_the_probe_knows_every_switch_of_the_simulator_with_its_values() -> None:
-    assert PROBE_SWITCHES == dict(SWITCHES)
+    assert dict(SWITCHES) == PROBE_SWITCHES
 
 
 @pytest.mark.parametrize("spec", ["default", EVERY_OTHER, THE_REST], ids=["default", "every_other", "the_rest"])

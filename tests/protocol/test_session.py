@@ -335,7 +335,7 @@ def test_the_default_bound_holds_an_idle_socket_with_2_5_s_heartbeats_and_drops_
     # SockJS's 25 s (server_heartbeat=sockjs_25s). The PA's default 8 s bound holds the first, not the second: a
     # deployment that measures 25 s with `pa probe` P2 must raise `heartbeat.silence_timeout_s` (ADR 0005).
     session = _ready(silence_s=8.0)
-    now, events = T0, []
+    now, events = T0, list[object]()
     while now < T0 + 60.0 and not events:
         now += h_every_s
         session.expire(min(now, session.next_deadline()))

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from pa_harness.reference import ReferenceOE, TradingHalted
-from platform_adapter.mic import AckStatus, HealthReason, HealthState, OrderType, Stream
+from platform_adapter.mic import AckStatus, HealthReason, HealthSignal, HealthState, OrderType, Stream
 from platform_adapter.transport.inproc import InProcIntentChannel
 from tests.reference import samples
 from tests.reference.harness import running
@@ -180,6 +180,22 @@ async def test_a_repeated_health_signal_is_not_a_transition() -> None:
         await oe.wait_health(lambda s: s.seq == 3, timeout=2)
 
     assert len(oe.health_transitions()) == 1
+
+
+def test_oe_follows_the_health_of_the_greatest_lease_epoch_and_ignores_a_deposed_instance() -> None:
+    oe = ReferenceOE(InProcIntentChannel(), ":memory:")
+    now = 1_796_000_000_000_000_000
+
+    def health(state: HealthState, epoch: int | None, ts: int) -> HealthSignal:
+        halt = state is not HealthState.UP
+        return HealthSignal(state=state, halt_required=halt, since=ts, ts=ts, seq=1, lease_epoch=epoch)
+
+    oe.apply_health(health(HealthState.UP, 9, now))  # the new holder
+    oe.apply_health(health(HealthState.DOWN, 5, now + 1))  # the deposed one's late PA_DOWN not_leader
+    assert not oe.halted
+    oe.apply_health(health(HealthState.DOWN, None, now + 2))  # OE's own fail-closed signal carries no epoch
+    assert oe.halted
+    assert [s.lease_epoch for s in oe.health_transitions()] == [9, None]
 
 
 async def test_a_delivery_hole_reaches_oe_as_an_integrity_alert() -> None:

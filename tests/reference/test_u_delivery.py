@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import msgspec
 import pytest
 
 from pa_harness.reference import DeliveryHole, ReferenceU
@@ -79,6 +80,43 @@ def test_a_new_pa_run_restarting_delivery_seq_is_a_reset_not_a_redelivery() -> N
     assert u.delivery_holes() == []
     reset = u.db.execute("SELECT * FROM delivery_resets").fetchone()
     assert (reset["old_segment"], reset["last_delivery_seq"], reset["got_delivery_seq"]) == (1, 2, 1)
+
+
+def _tenure(feed: Feed, run_id: str, lease_epoch: int) -> FactEnvelope:
+    return msgspec.structs.replace(_shutdown(feed), run_id=run_id, lease_epoch=lease_epoch)
+
+
+def test_a_deposed_tenure_s_late_facts_are_flagged_and_open_no_false_hole() -> None:
+    # Failover (ADR 0012): run A (lease epoch 5) is deposed, run B (epoch 9) takes over; A's last facts reach U
+    # after B's first ones. They are kept and flagged; B's numbering sees neither a hole nor a restart.
+    u = ReferenceU(":memory:")
+    run_a, run_b = Feed(), Feed(start_recv_ts=1_796_000_000_000_000_000)
+    u.accept_batch([_tenure(run_a, "run-a", 5) for _ in range(3)])
+    u.accept_batch([_tenure(run_b, "run-b", 9) for _ in range(2)])
+    late = [_tenure(run_a, "run-a", 5) for _ in range(2)]  # A's delivery_seq 4 and 5, written after it lost the lease
+    u.accept_batch(late)
+    u.accept_batch(late)  # and re-delivered: not taken twice
+    u.accept(_tenure(run_b, "run-b", 9))
+
+    assert u.delivery_holes() == []
+    assert (u.counters.resets, u.counters.fenced, u.counters.redeliveries) == (1, 2, 2)
+    rows = u.db.execute("SELECT run_id, delivery_seq, fenced FROM facts WHERE redelivery = 0 ORDER BY fact_id")
+    assert [tuple(r) for r in rows] == [
+        ("run-a", 1, 0), ("run-a", 2, 0), ("run-a", 3, 0), ("run-b", 1, 0), ("run-b", 2, 0),
+        ("run-a", 4, 1), ("run-a", 5, 1), ("run-b", 3, 0),
+    ]  # fmt: skip
+    assert len(u.events()) == 8  # flagged, not refused: each is still a message Tradovate sent
+
+
+def test_a_new_run_id_is_a_reset_even_when_its_numbering_does_not_go_back() -> None:
+    u = ReferenceU(":memory:")
+    run_a, run_b = Feed(), Feed(start_recv_ts=1_796_000_000_000_000_000)
+    u.accept(_tenure(run_a, "run-a", 5))
+    run_b.skip(4)  # run B's first facts were lost on the way: 1..4 never reached U
+    u.accept(_tenure(run_b, "run-b", 9))
+
+    assert u.counters.resets == 1
+    assert [(h.segment, h.expected, h.got) for h in u.delivery_holes()] == [(2, 1, 5)]
 
 
 async def test_run_consumes_the_fact_queue_in_order() -> None:

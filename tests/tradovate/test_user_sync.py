@@ -98,9 +98,7 @@ async def _sync(ledger: Ledger, parts: list[tuple[object, int]], **options: Any)
     builder = FactBuilder(FactMode.LIVE, ListWriter(), run_id="sync")
     for intent_id in ledger.open:
         builder.correlation.intent_sent(intent_id, 1)  # sent on the connection before
-    sync = UserSync(
-        cast(TokenManager, Tokens()), builder, cast(IntentLedgerView, ledger), ManualClock(), **options
-    )
+    sync = UserSync(cast(TokenManager, Tokens()), builder, cast(IntentLedgerView, ledger), ManualClock(), **options)
     socket = Socket(builder)
     task = asyncio.create_task(sync.sync(cast(TradovateSocket, socket), 2))
     await asyncio.sleep(0)
@@ -127,9 +125,9 @@ FULL = {
 }
 # Without entityTypes, under the partner docs' rule: the user and empty arrays.
 EMPTY = {"users": [{"id": USER}], "accounts": [], "positions": [], "orders": [], "commands": [], "fills": []}
-PART_1 = {"users": [{"id": USER}], "accounts": [{"id": ACCOUNT}], "cashBalances": []}
-PART_2 = {"positions": [], "contracts": []}
-PART_3 = {"orders": [], "commands": [{"id": 52000009, "orderId": 41000009, "clOrdId": "other"}], "fills": []}
+PART_1: dict[str, object] = {"users": [{"id": USER}], "accounts": [{"id": ACCOUNT}], "cashBalances": []}
+PART_2: dict[str, object] = {"positions": [], "contracts": []}
+PART_3: dict[str, object] = {"orders": [], "commands": [{"id": 52000009, "orderId": 41000009, "clOrdId": "other"}], "fills": []}
 
 
 def _nulls(part: dict[str, object]) -> dict[str, object]:

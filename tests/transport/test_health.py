@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 
 from pa_harness.nats_server import NatsServer
@@ -160,3 +161,18 @@ def test_a_signal_older_than_the_newest_is_never_handed_on() -> None:
     assert follower._take(encode(newest)) is False  # the same signal again (every poll)
 
     assert [follower.queue.get_nowait() for _ in range(follower.queue.qsize())] == [newest]
+
+
+def test_a_deposed_instance_s_late_signal_never_overrides_its_successor_s() -> None:
+    # Failover (ADR 0012): the instance with the greater lease epoch is the active PA, whatever the clocks say.
+    # The deposed one's last PA_DOWN not_leader is newer by `ts` than the successor's PA_UP: OE must keep PA_UP.
+    follower = NatsHealthFollower(object(), js=object())
+    successor = msgspec.structs.replace(signal(1, HealthState.UP, age_s=0.002), lease_epoch=9)
+    deposed = msgspec.structs.replace(signal(40, HealthState.DOWN, age_s=0.001), lease_epoch=5)
+    next_up = msgspec.structs.replace(signal(2, HealthState.UP), lease_epoch=9)
+
+    assert follower._take(encode(successor)) is True
+    assert follower._take(encode(deposed)) is False
+    assert follower._take(encode(next_up)) is True
+
+    assert [follower.queue.get_nowait() for _ in range(follower.queue.qsize())] == [successor, next_up]

@@ -48,6 +48,24 @@ async def test_one_holder_at_a_time_and_the_next_epoch_is_greater(connect_as: Co
     await second.release()
 
 
+async def test_a_holder_that_was_not_renewed_for_most_of_a_ttl_no_longer_counts_itself_valid(
+    connect_as: ConnectAs,
+) -> None:
+    # After a pause of the process, the renewal that finds out takes a round trip: until then `valid` says whether
+    # the key may have lapsed (the intent gate sends nothing while it is False).
+    clock = ManualClock()
+    lease = NatsLease(await open_lease_bucket((await connect_as(Module.PA)).jetstream(), 3.0), clock, holder="a")
+    assert not lease.valid()  # not acquired
+    await lease.acquire()
+    assert lease.valid()
+    await clock.advance(2.4)
+    assert lease.valid()
+    await clock.advance(0.2)  # 2.6 s since the create was sent: within half a renewal of the TTL
+    assert not lease.valid()
+    await lease.release()
+    assert not lease.valid()
+
+
 @pytest.mark.parametrize("pa_objects", [PaAccountObjects(lease_ttl_s=1.0)], ids=["ttl=1s"])
 async def test_a_dead_holder_s_lease_lapses_by_its_ttl_and_a_standby_takes_over(connect_as: ConnectAs) -> None:
     holder_nc, standby_nc = await connect_as(Module.PA), await connect_as(Module.PA)

@@ -61,6 +61,7 @@ class PlatformAdapter:
         self.outbox = Outbox(settings.outbox, facts, health, clock, telemetry_sink=telemetry)
         self.ledger = IntentLedger(store)
         self.intents = IntentService(settings.mode, platform, health, clock, self.ledger)
+        self.intents.lease_valid = lease.valid if lease is not None else None
         self.role = Role.STANDBY
         self.lease_epoch: int | None = None
         self.tenures = 0
@@ -173,7 +174,14 @@ class PlatformAdapter:
             self.health.raise_condition("adapter", HealthReason.STOPPED, HealthState.DOWN, detail="the PA stopped")
             await within(self.clock, 2.0, self.health.flushed())
         if self.lease is not None:
+            self.health.mute()  # its last word is said: from here on the next holder speaks to OE
             await self.lease.release()
+        _log.info(
+            "stopped",
+            facts_delivered=self.outbox.counters.delivered,
+            facts_undelivered=self.outbox.depth,
+            lease_released=self.lease is not None,
+        )
         if self.main_task is not None:
             self.main_task.cancel()
 

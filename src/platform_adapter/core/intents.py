@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+from collections.abc import Callable
 
 import msgspec
 
@@ -58,6 +59,8 @@ class IntentService:
         self.lease_epoch: int | None = None  # stamped on every ack of this tenure (fencing)
         # Why this instance takes no intent right now (a standby, deposed, stopping); None while it serves.
         self.refusal: Rejection | None = None
+        # Whether this instance's lease cannot have lapsed (None: no lease), asked before anything is sent.
+        self.lease_valid: Callable[[], bool] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -138,15 +141,7 @@ class IntentService:
         except Exception as exc:  # the store cannot be read: sending could place the intent twice
             return self._store_failed(intent, received_ts, exc)
         if kept is not None:
-            if kept.ack is None:  # claimed by another instance that is executing it right now
-                return self._ack(
-                    intent,
-                    received_ts,
-                    AckStatus.UNKNOWN,
-                    AckReason.INTERRUPTED,
-                    "this intent_id is in flight in another PA instance; its facts will resolve it",
-                )
-            return self._repeat(intent, kept.fingerprint, kept.ack, fingerprint, received_ts, kept)
+            return self._taken(intent, kept, fingerprint, received_ts)
         entry = LedgerEntry(
             intent_id=intent.intent_id,
             fingerprint=fingerprint,
@@ -178,12 +173,21 @@ class IntentService:
             _log.warning("kill_latch_reset", intent_id=intent.intent_id, reason=intent.reason)
             accepted = self._ack(intent, received_ts, AckStatus.ACCEPTED, None, "kill latch released")
             return await self._close(entry, intent, accepted, claimed=False)
+        if self.lease_valid is not None and not self.lease_valid():
+            # Not renewed for so long that the lease may have lapsed (this process was paused or cut off): a standby
+            # may hold it now. Nothing is sent, nothing recorded; the renewal under way tells which is the case.
+            _log.warning("intent_refused_lease_unconfirmed", intent_id=intent.intent_id)
+            return self._failed(
+                intent,
+                received_ts,
+                Rejection(AckReason.NOT_LEADER, "this PA instance cannot confirm it still holds the account's lease"),
+            )
         try:  # durably claimed before anything is sent: a crash from here on leaves it in flight, i.e. `unknown`
             first = await self.ledger.claim(entry)
         except Exception as exc:
             return self._store_failed(intent, received_ts, exc)
-        if first is not None and first.ack is not None:  # another instance answered it meanwhile
-            return self._repeat(intent, first.fingerprint, first.ack, fingerprint, received_ts, first)
+        if first is not None:  # another instance claimed it between the lookup and here: it is theirs to send
+            return self._taken(intent, first, fingerprint, received_ts)
         if isinstance(intent, Kill):
             self.kill_latched = True  # before sending: no submit may slip in while the kill runs
             _log.warning("kill_latched", intent_id=intent.intent_id, reason=intent.reason)
@@ -215,6 +219,20 @@ class IntentService:
         except Exception:  # the ack is still the truth; after a restart the entry reads as in flight (`unknown`)
             _log.exception("ledger_write_failed", intent_id=entry.intent_id, status=ack.status.value)
         return ack
+
+    def _taken(self, intent: Intent, kept: LedgerEntry, fingerprint: str, received_ts: int) -> ReceiptAck:
+        """The answer for an id the ledger already holds: its first ack, or `unknown` while another sends it."""
+        if kept.fingerprint != fingerprint:
+            return self._failed(intent, received_ts, _ID_REUSED)
+        if kept.ack is None:  # claimed by another instance that is executing it right now
+            return self._ack(
+                intent,
+                received_ts,
+                AckStatus.UNKNOWN,
+                AckReason.INTERRUPTED,
+                "this intent_id is in flight in another PA instance; its facts will resolve it",
+            )
+        return self._repeat(intent, kept.fingerprint, kept.ack, fingerprint, received_ts, kept)
 
     def _store_failed(self, intent: Intent, received_ts: int, exc: Exception) -> ReceiptAck:
         _log.error("ledger_unavailable", intent_id=intent_id_of(intent), error=f"{type(exc).__name__}: {exc}")
@@ -263,11 +281,7 @@ class IntentService:
         kept: LedgerEntry | None = None,
     ) -> ReceiptAck:
         if first_fp != fingerprint:
-            return self._failed(
-                intent,
-                received_ts,
-                Rejection(AckReason.INTENT_ID_REUSED, "this intent_id was used for a different intent", "intent_id"),
-            )
+            return self._failed(intent, received_ts, _ID_REUSED)
         if kept is not None and kept.resolved and kept.resolution:
             # The first ack was `unknown`; platform facts have since said what happened.
             return msgspec.structs.replace(
@@ -297,6 +311,9 @@ class IntentService:
             field=field,
             lease_epoch=self.lease_epoch,
         )
+
+
+_ID_REUSED = Rejection(AckReason.INTENT_ID_REUSED, "this intent_id was used for a different intent", "intent_id")
 
 
 def _fingerprint(intent: Intent) -> str:

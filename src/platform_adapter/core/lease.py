@@ -41,6 +41,14 @@ class Lease(Protocol):
         """Keep the lease (renewing it) until cancelled; raise LeaseLost as soon as it is lost."""
         ...
 
+    def valid(self) -> bool:
+        """True while this holder may act: it cannot have lapsed yet (checked before anything is sent).
+
+        After a pause of the process (SIGSTOP, a frozen VM, a long GC) or a cut-off from the lease's store, the
+        renewal that would find out takes a round trip; until then this says whether a standby could already hold it.
+        """
+        ...
+
     async def release(self) -> None:
         """Give the lease up at once, so a standby takes over without waiting for it to lapse."""
         ...
@@ -86,6 +94,10 @@ class FileLease:
         self.epoch = epoch
         _log.info("lease_acquired", holder=self._holder, epoch=epoch)
         return epoch
+
+    def valid(self) -> bool:
+        """Held: an OS lock cannot lapse while its process lives."""
+        return self._file is not None
 
     async def hold(self) -> None:
         """An OS lock cannot be taken from a live process: only a vanished lock file loses it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple, Protocol
 
-from platform_adapter.mic import AckReason, FactEnvelope, HealthSignal, Intent, ReceiptAck
+from platform_adapter.mic import AckReason, FactEnvelope, FactKind, HealthSignal, Intent, ReceiptAck, Stream
 
 
 class FactSink(Protocol):
@@ -69,6 +69,27 @@ class FactWriter(Protocol):
 
     async def wait_for_room(self) -> None:
         """Wait until the outbox is back under capacity."""
+        ...
+
+
+class FactHistoryUnavailable(Exception):
+    """Where earlier PA runs' facts ended cannot be told: the store cannot be read, or no longer holds them."""
+
+
+class FactHistory(Protocol):
+    """What U already holds of earlier PA runs' facts: where a new tenure resumes from (ADR 0012).
+
+    NATS: the facts stream itself (`transport/nats/fact_history.py`); embedded: a file in the state directory
+    (`core/fact_history.py`).
+    """
+
+    async def last_fact(
+        self, kind: FactKind | None = None, stream: Stream | None = None, contract_id: int | None = None
+    ) -> FactEnvelope | None:
+        """The last fact kept for U matching the selection (None matches anything); None if there never was one.
+
+        Raises FactHistoryUnavailable when that cannot be told.
+        """
         ...
 
 

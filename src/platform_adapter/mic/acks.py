@@ -74,5 +74,5 @@ class ReceiptAck(msgspec.Struct, frozen=True, kw_only=True):
     failure_reason: str | None = None  # Tradovate `failureReason`, as sent
     failure_text: str | None = None  # Tradovate `failureText`, as sent
     duplicate: bool = False  # this intent_id was seen before; this is the first ack, repeated
-    lease_epoch: int | None = None  # the lease epoch of the PA instance that answered (fencing, ADR 0012)
+    lease_epoch: int | None = None  # of the PA tenure that answered (a duplicate: that executed it) (ADR 0012)
     v: int = MIC_VERSION

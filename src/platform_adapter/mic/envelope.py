@@ -120,3 +120,4 @@ class GapDetail(msgspec.Struct, frozen=True, kw_only=True):
     contract_id: int | None = None
     symbol: str | None = None
     detail: str = ""
+    previous_run_id: str | None = None  # a gap a new PA run reports for an earlier run (a restart, a failover)

@@ -19,6 +19,7 @@ may repeat bars U already has, and they are forwarded anyway, never de-duplicate
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -82,6 +83,7 @@ class MarketDataFeed:
         self._health = health
         self._seen: dict[tuple[str, str], _Seen] = {}
         self._loss: LinkLoss | None = None
+        self._resuming = False  # the first subscription backfills what a previous PA run left (resume.py)
         self.subscriptions: dict[str, list[str]] = {}  # symbol -> what is subscribed, for the status view
         self.backfills_requested = 0
         builder.on_chart = self._on_chart
@@ -90,6 +92,15 @@ class MarketDataFeed:
         """Run on every MD connection; remember every loss."""
         link.socket.ready_hooks.append(self.subscribe_all)
         link.lost_hooks.append(self._on_lost)
+
+    def resume_from(self, anchors: Mapping[tuple[str, str], tuple[str | None, int | None]]) -> None:
+        """Backfill the first subscription's charts from where a previous PA run's stopped (`tradovate/resume.py`).
+
+        `anchors`: (symbol, chart label) -> (last bar timestamp, last tick packet `bt`) of the facts U holds.
+        """
+        for key, (last_bar_ts, last_tick_base_ms) in anchors.items():
+            self._seen[key] = _Seen(last_bar_ts=last_bar_ts, last_tick_base_ms=last_tick_base_ms)
+        self._resuming = True
 
     def _on_lost(self, socket: TradovateSocket, loss: LinkLoss) -> None:
         if self._loss is None:  # several failed attempts are one outage: keep its start
@@ -111,6 +122,7 @@ class MarketDataFeed:
     async def subscribe_all(self, socket: TradovateSocket, epoch: int) -> None:
         """Report the gap (after a loss), then subscribe quotes, DOM and charts for every instrument."""
         loss, self._loss = self._loss, None
+        resuming, self._resuming = self._resuming, False
         if loss is not None:
             self._report_gaps(socket, loss, epoch)
         for instrument in self._reference.instruments.values():
@@ -123,7 +135,7 @@ class MarketDataFeed:
                 response = await self._subscribe(socket, "md/subscribeDOM", body)
                 subscribed.append(self._granted(response, "md/subscribeDOM", instrument, "dom"))
             for spec in chart_specs(instrument.settings.parsed_timeframes()):
-                response = await self._get_chart(socket, instrument, spec, backfill=loss is not None)
+                response = await self._get_chart(socket, instrument, spec, backfill=loss is not None or resuming)
                 subscribed.append(self._granted(response, "md/getChart", instrument, spec.label))
             self.subscriptions[instrument.symbol] = subscribed
 

@@ -11,7 +11,7 @@ import aiohttp
 from platform_adapter.config import ConfigError, Credentials, Mode, Settings
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
-from platform_adapter.core.ports import STARTUP_KEY, FactWriter, IntentLedgerView, Rejection
+from platform_adapter.core.ports import STARTUP_KEY, FactHistory, FactWriter, IntentLedgerView, Rejection
 from platform_adapter.mic import AckReason, AckStatus, FactMode, HealthReason, HealthState, Intent, ReceiptAck
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.auth import TokenManager
@@ -26,6 +26,7 @@ from platform_adapter.tradovate.market_data import MarketDataFeed
 from platform_adapter.tradovate.observed import FactObserver, ObservedState
 from platform_adapter.tradovate.orders import OrderExecutor
 from platform_adapter.tradovate.rest import RestClient
+from platform_adapter.tradovate.resume import ResumeGaps, learn_previous_run
 from platform_adapter.tradovate.supervisor import SocketSupervisor
 from platform_adapter.tradovate.user_sync import UserSync
 
@@ -44,6 +45,7 @@ class TradovatePlatform:
         *,
         endpoints: tuple[str, str, str],
         rng: random.Random | None = None,
+        history: FactHistory | None = None,
     ) -> None:
         self.settings = settings
         self._credentials = credentials
@@ -51,6 +53,7 @@ class TradovatePlatform:
         self._clock = clock
         self._rest_url, self._trading_url, self._md_url = endpoints
         self._rng = rng or random.Random()
+        self._history = history  # where earlier runs' facts ended, to resume from (None: not asked)
         self.budget = RequestBudget(clock, health)
         self.reference: ReferenceData | None = None
         self.builder: FactBuilder | None = None
@@ -139,13 +142,24 @@ class TradovatePlatform:
                 mode, facts, correlation, symbols=symbols, run_id=self.run_id, lease_epoch=lease_epoch
             )
             self.builder = builder
+            resume = (
+                ResumeGaps(await learn_previous_run(self._history, reference), builder, self._clock)
+                if self._history is not None
+                else None
+            )
+            if resume is not None:
+                resume.begin()  # the previous run's end, before any fact of this tenure's connections
             md = self._link(Role.MD, self._md_url, http, tokens, builder)
             self.md = md.socket
             feed = MarketDataFeed(reference, builder, self.settings, self._clock, self._health)
             feed.attach(md)
+            if resume is not None:
+                resume.attach(md, feed)
             self.market_data = feed
             if self.settings.mode is Mode.LIVE:  # SIM: market ingress only (spec 3.1)
                 trading = self._link(Role.TRADING, self._trading_url, http, tokens, builder)
+                if resume is not None:
+                    resume.attach(trading)
                 sync = UserSync(
                     tokens,
                     builder,

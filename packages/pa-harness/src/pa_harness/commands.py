@@ -55,13 +55,22 @@ def demo(
 def demo_distributed(
     config: ConfigOption = None,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 90.0,
+    linger: Annotated[
+        float, typer.Option(help="Keep the modules running this many seconds after the round trip.")
+    ] = 0.0,
+    out: Annotated[Path, typer.Option(help="Directory for the logs and databases.")] = Path(
+        "artifacts/demo-distributed"
+    ),
 ) -> None:
-    """Run nats-server, simulator, PA and reference U / Paper / OE as separate processes, with an order round trip."""
+    """Run nats-server, simulator, PA and reference U / Paper / OE as separate processes, with an order round trip.
+
+    SIGTERM or SIGINT stops every process (the PA gracefully) and exits 128 + the signal number.
+    """
     settings, _ = load_or_exit(config)
     refuse_replay(settings)
     from pa_harness.distributed.demo import run_demo_distributed
 
-    sys.exit(run_demo_distributed(settings, config_path=config, timeout_s=timeout))
+    sys.exit(run_demo_distributed(settings, config_path=config, out_dir=out, timeout_s=timeout, linger_s=linger))
 
 
 def bench(
@@ -123,10 +132,31 @@ def soak(
     duration: Annotated[float | None, typer.Option(help="Run consecutive seeds for this many seconds.")] = None,
     steps: Annotated[int, typer.Option(help="Market steps per seed (a reproduction needs the same value).")] = 1000,
     out: Annotated[
-        Path | None, typer.Option(help="Directory for soak.json and warnings (default artifacts/soak).")
+        Path | None,
+        typer.Option(help="Directory for the report and warnings (default artifacts/soak, artifacts/soak-crash)."),
+    ] = None,
+    crash: Annotated[
+        bool,
+        typer.Option(
+            "--crash",
+            help="The crash soak: SIGKILL real `pa run --transport nats` processes at seeded points and restart them.",
+        ),
+    ] = False,
+    crash_mode: Annotated[
+        str | None,
+        typer.Option(help="With --crash: restart (one instance) or fight (two on one lease); default by seed parity."),
     ] = None,
 ) -> None:
-    """Run the seeded fault soak and check that no platform fact was silently lost."""
+    """Run the seeded fault soak (or, with --crash, the crash soak) and check every invariant."""
+    if crash:
+        from pa_harness.soak.crash_command import crash_main
+        from pa_harness.soak.crash_plan import CrashMode
+
+        if crash_mode not in (None, "restart", "fight"):
+            typer.echo(f"pa: --crash-mode must be restart or fight, not {crash_mode!r}", err=True)
+            raise typer.Exit(2)
+        modes: dict[str | None, CrashMode | None] = {"restart": "restart", "fight": "fight", None: None}
+        raise typer.Exit(crash_main(seeds=seeds, seed=seed, mode=modes[crash_mode], out=out))
     from pa_harness.soak.command import soak_main
 
     raise typer.Exit(soak_main(seeds=seeds, seed=seed, duration_s=duration, steps=steps, out=out))

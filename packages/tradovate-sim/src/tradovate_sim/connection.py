@@ -71,9 +71,12 @@ class SimConnection:
         heartbeat_interval_s: float,
         variants: VariantState,
         abort: Callable[[], None],
+        *,
+        peer: tuple[str, int] | None = None,
     ) -> None:
         self.id = conn_id
         self.kind: SocketKind = kind
+        self.peer = peer  # the client's (host, port): which process is on the other end
         self.user_id: int | None = None
         self.token: str | None = None
         self.shaping = OutboundShaping()

@@ -76,6 +76,7 @@ class WebSocketGateway:
         ws = web.WebSocketResponse(autoping=True, max_msg_size=16 * 1024 * 1024)
         await ws.prepare(request)
         transport = request.transport
+        peername = transport.get_extra_info("peername") if transport is not None else None
 
         def abort() -> None:
             if transport is not None:
@@ -89,6 +90,7 @@ class WebSocketGateway:
             self._config.heartbeat_interval_s,
             self._variants,
             abort,
+            peer=(str(peername[0]), int(peername[1])) if isinstance(peername, tuple) else None,
         )
         self._registry.add(conn)
         conn.send_open()

@@ -5,8 +5,10 @@ and a key-pinned read of `pa_health/current` (a direct get, at start and every `
 the current signal and covers signals the subject missed while OE was reconnecting. A KV watch would need the
 right to create consumers on the bucket, and a consumer's deliver subject can point anywhere: no module has it.
 
-Signals are taken newest-first by `(ts, seq)`: the bucket can lag the subject by one signal, and an older one is
-never handed on after a newer. The follower fails closed: a signal older than `stale_after_s` on arrival, or no new
+Signals are ordered by `(lease_epoch, ts, seq)`: the instance holding the account's lease with the greatest epoch
+is the active PA (ADR 0012), so a deposed instance's late signal never overrides its successor's, whatever its
+clock says; within one tenure the bucket can lag the subject by one signal, and an older one is never handed on
+after a newer. The follower fails closed: a signal older than `stale_after_s` on arrival, or no new
 signal for that long, becomes a local PA_DOWN with `halt_required`, because a PA that died cannot report its own
 death and the bucket would otherwise keep its last PA_UP forever.
 """
@@ -139,8 +141,9 @@ class NatsHealthFollower:
             _log.error("health_undecodable", error=str(exc))
             self._emit_local(f"the PA's health signal could not be decoded ({exc}): treat the PA as down")
             return False
-        if self._newest is not None and (signal.ts, signal.seq) <= (self._newest.ts, self._newest.seq):
-            return False  # the bucket lagging the subject by one signal: never go back to an older state
+        if self._newest is not None and _order(signal) <= _order(self._newest):
+            # The bucket lagging the subject by one signal, or a deposed instance's late word: never go back.
+            return False
         self._newest = signal
         age_s = (self._clock.now_ns() - signal.ts) / _NS
         if age_s > self._stale_after_s:
@@ -188,3 +191,8 @@ class NatsHealthFollower:
                     return await self._js.key_value(self._bucket)
                 except (BucketNotFoundError, NatsTimeoutError):
                     await asyncio.sleep(0.2)  # not provisioned yet, or the server is restarting: ask again
+
+
+def _order(signal: HealthSignal) -> tuple[int, int, int]:
+    """The greatest lease epoch is the active PA; then the newest signal of it (no epoch: no lease, sorts first)."""
+    return (signal.lease_epoch if signal.lease_epoch is not None else -1, signal.ts, signal.seq)

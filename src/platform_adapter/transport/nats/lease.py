@@ -80,6 +80,7 @@ class NatsLease:
         waited = False
         while True:
             self.attempts += 1
+            sent_at = self._clock.monotonic()  # the key's TTL runs from a write the server made after this
             try:
                 revision: int = await self._kv.create(self._key, self._holder.encode())
             except KeyWrongLastSequenceError:
@@ -90,7 +91,7 @@ class NatsLease:
                 _log.warning("lease_acquire_failed", holder=self._holder, error=repr(exc))
             else:
                 self._revision = self.epoch = revision
-                self._renewed_at = self._clock.monotonic()
+                self._renewed_at = sent_at
                 _log.info("lease_acquired", holder=self._holder, epoch=revision)
                 return revision
             await self._clock.sleep(self._poll_s)
@@ -99,6 +100,7 @@ class NatsLease:
         """Renew every `renew_s`; LeaseLost when a renewal is refused or none succeeded for a whole TTL."""
         while True:
             await self._clock.sleep(self._renew_s)
+            sent_at = self._clock.monotonic()
             try:
                 self._revision = await self._kv.update(self._key, self._holder.encode(), last=self._revision)
             except KeyWrongLastSequenceError:
@@ -112,7 +114,13 @@ class NatsLease:
                         f"lease {self._key!r} not renewed for {silent:.1f} s (TTL {self._ttl_s} s)"
                     ) from None
                 continue
-            self._renewed_at = self._clock.monotonic()
+            self._renewed_at = sent_at
+
+    def valid(self) -> bool:
+        """Renewed recently enough that the key cannot have expired yet (half a renewal period to spare)."""
+        return (
+            self._revision is not None and self._clock.monotonic() - self._renewed_at < self._ttl_s - self._renew_s / 2
+        )
 
     async def release(self) -> None:
         """Delete the key (only if still ours), so a standby need not wait for the TTL."""

@@ -2,18 +2,21 @@
 
 The launcher starts each process, lets OE run one order round trip through the PA (PA_UP, a market buy,
 its fill learned from facts via U -> Paper -> OE, a flatten), prints what happened and the intent's audit
-trail, and stops every process by its pid, the server last.
+trail, and stops every process by its pid, the server last. SIGTERM or SIGINT to the launcher stops the demo
+the same way (each child by its pid, the PA gracefully): no child outlives it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pa_harness.nats_server import HOST, NatsServer, free_port
@@ -84,30 +87,63 @@ async def demo_distributed(
     children = [sim, u, paper, pa, oe]
     echo("PA distributed demo: nats-server + simulator + PA + U + Paper + OE, each its own process on 127.0.0.1")
     code = 1
-    try:
-        await server.start()
-        echo(f"  nats-server  pid {server.pid}  {url}  (accounts PA, U, PAPER, OE; config {server.config_path})")
-        provisioned = await server.provision()  # as pa_admin, u_admin, paper_admin: before any module starts
-        echo(f"  provisioned  {', '.join(name for name, _ in provisioned)}")
-        sim.start()
-        await _wait_listening(sim, (sim_port, md_port), timeout_s=20.0)
-        for child in (u, paper, pa, oe):
-            child.start()
-        for child in children:
-            echo(f"  {child.name:<11}  pid {child.pid}  log {child.log_path}")
+    with _stop_on_signals() as stopped_by:
         try:
-            code = await oe.wait(timeout_s)
-        except TimeoutError:
-            echo(f"  OE did not finish within {timeout_s:.0f}s")
-        if code == 0 and linger_s > 0:
-            await asyncio.sleep(linger_s)  # the demo's own duration: market data keeps flowing into U
-    finally:
-        for child in reversed(children):
-            if child.pid is not None:
-                await child.stop()
-        await server.stop()
+            await server.start()
+            echo(f"  nats-server  pid {server.pid}  {url}  (accounts PA, U, PAPER, OE; config {server.config_path})")
+            provisioned = await server.provision()  # as pa_admin, u_admin, paper_admin: before any module starts
+            echo(f"  provisioned  {', '.join(name for name, _ in provisioned)}")
+            sim.start()
+            await _wait_listening(sim, (sim_port, md_port), timeout_s=20.0)
+            for child in (u, paper, pa, oe):
+                child.start()
+            for child in children:
+                echo(f"  {child.name:<11}  pid {child.pid}  log {child.log_path}")
+            try:
+                code = await oe.wait(timeout_s)
+            except TimeoutError:
+                echo(f"  OE did not finish within {timeout_s:.0f}s")
+            if code == 0 and linger_s > 0:
+                echo(f"  lingering {linger_s:.0f}s (market data keeps flowing into U)")
+                await asyncio.sleep(linger_s)  # the demo's own duration: market data keeps flowing into U
+        except asyncio.CancelledError:
+            if not stopped_by:
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            echo(f"  {signal.Signals(stopped_by[0]).name}: stopping every process")
+        finally:
+            for child in reversed(children):
+                if child.pid is not None:
+                    await child.stop()
+            await server.stop()
     echo("  stopped: " + ", ".join(f"{c.name} ({c.returncode})" for c in children) + ", nats-server")
+    if stopped_by:
+        return 128 + stopped_by[0]
     return _report(result_file, out_dir, code, echo)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[list[int]]:
+    """While inside: the first SIGTERM / SIGINT cancels the demo (its clean-up then stops every child); later ones
+    are noted, not obeyed, so a second Ctrl-C cannot leave children behind. Yields the signals received."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        if len(received) == 1 and task is not None:
+            task.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        yield received
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
 
 
 def _fresh_dir(out_dir: Path) -> None:

@@ -2,7 +2,8 @@
 
 Roles: `sim` (the Tradovate simulator), `pa` (the PA on NATS), `u`, `paper`, `oe` (the reference modules).
 Settings come from the environment and `PA_CONFIG` as for `pa`; NATS credentials from `PA_NATS_USER` /
-`PA_NATS_PASSWORD`, never from the command line. SIGTERM stops the process cleanly.
+`PA_NATS_PASSWORD`, never from the command line. SIGTERM stops the process cleanly (the PA with its graceful
+stop, ADR 0012).
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ async def _pa(args: argparse.Namespace) -> int:
     settings = load_settings()
     credentials = load_credentials()
     redactor().add(credentials.secret_values())
-    await serve_pa_over_nats(settings, credentials, args.nats_url, settings.endpoints())
+    # As `pa run --transport nats://...`: SIGTERM / SIGINT stop it gracefully, SIGHUP reloads the credentials.
+    await serve_pa_over_nats(
+        settings, credentials, args.nats_url, settings.endpoints(), reload_credentials=load_credentials
+    )
     return 0
 
 

@@ -86,6 +86,7 @@ class ReferenceOE:
         self._cond = asyncio.Condition()
         self._tracker = OutcomeTracker()
         self._health: HealthSignal | None = None
+        self._lease_epoch: int | None = None  # the greatest lease epoch among the PA's signals
         self._transitions: list[HealthSignal] = []
         self._integrity_alerts: list[EventRecord] = []
         self.events_seen = 0
@@ -262,7 +263,18 @@ class ReferenceOE:
         self._tracker.apply(record)
 
     def apply_health(self, signal: HealthSignal) -> None:
-        """Take one health signal; a change of state, halt or reasons is recorded as a transition."""
+        """Take one health signal; a change of state, halt or reasons is recorded as a transition.
+
+        A signal from a lease epoch below the greatest seen is a deposed PA instance's late word: ignored (the
+        instance with the greatest epoch is the active one, ADR 0012). A signal without an epoch (no lease, or
+        OE's own fail-closed PA_DOWN) is always taken.
+        """
+        epoch = signal.lease_epoch
+        if epoch is not None:
+            if self._lease_epoch is not None and epoch < self._lease_epoch:
+                _log.warning("pa_health_from_deposed_instance", lease_epoch=epoch, current=self._lease_epoch)
+                return
+            self._lease_epoch = epoch
         previous = self._health
         self._health = signal
         key = (signal.state, signal.halt_required, signal.reasons)

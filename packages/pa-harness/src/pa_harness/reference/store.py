@@ -36,7 +36,10 @@ CREATE TABLE IF NOT EXISTS facts (
     backfill INTEGER NOT NULL,
     packets TEXT,                     -- chart facts whose packets differ: each packet's labels (JSON), else null
     v INTEGER NOT NULL,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    run_id TEXT NOT NULL DEFAULT '',  -- the PA run that read it
+    lease_epoch INTEGER,              -- the lease epoch of the PA tenure that read it (fencing, ADR 0012)
+    fenced INTEGER NOT NULL DEFAULT 0 -- 1: its lease_epoch was below the greatest U had seen (a deposed PA's write)
 );
 CREATE INDEX IF NOT EXISTS facts_by_delivery ON facts (segment, delivery_seq);
 CREATE INDEX IF NOT EXISTS facts_by_correlation ON facts (correlation_id);
@@ -182,8 +185,24 @@ def open_db(path: str | Path) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(SCHEMA)
+    _add_missing_columns(db, "facts", _FACT_COLUMNS_SINCE_ISSUE_17)
     db.commit()
     return db
+
+
+# Columns added to `facts` after databases were first written: an older database gets them on open.
+_FACT_COLUMNS_SINCE_ISSUE_17 = {
+    "run_id": "TEXT NOT NULL DEFAULT ''",
+    "lease_epoch": "INTEGER",
+    "fenced": "INTEGER NOT NULL DEFAULT 0",
+}
+
+
+def _add_missing_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    for name, declaration in columns.items():
+        if name not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
 
 def open_existing(path: str | Path) -> sqlite3.Connection:

@@ -3,6 +3,11 @@
 U is the sole BarStream writer and the LIVE EventStream writer (spec 0.2). It reads the PA's facts from
 a queue (`run`) or from any transport (`accept`, `deliver`), and reports a hole in `delivery_seq` loudly:
 an ERROR log line, a `delivery_holes` row, a counter, and a `delivery_hole` EventStream row for OE.
+
+Fencing (ADR 0012): a fact whose `lease_epoch` is below the greatest U has seen was written by a deposed PA
+tenure (late). U flags it (`fenced` in its log, a counter, one ERROR line per deposed tenure) and keeps it out of
+the current run's `delivery_seq` bookkeeping, so it can neither open a false hole nor restart the numbering. It
+does not refuse it: it is still a message Tradovate sent, and dropping it could lose a fact.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class UCounters:
     holes: int = 0
     missing: int = 0  # envelopes never received, summed over holes
     resets: int = 0  # delivery_seq started over (a new PA run)
+    fenced: int = 0  # facts from a deposed PA tenure (lease_epoch below the greatest seen), kept and flagged
     events_written: int = 0
     sim_events_not_written: int = 0  # SIM platform events are Paper's to write (spec 0.2)
     bars_written: int = 0
@@ -97,10 +103,14 @@ class ReferenceU:
         self._consuming.set()
         # Continue the numbering a previous U left in this database: a restarted U is not a hole.
         last = self._db.execute(
-            "SELECT segment, delivery_seq FROM facts WHERE redelivery = 0 ORDER BY fact_id DESC LIMIT 1"
+            "SELECT segment, delivery_seq, run_id FROM facts WHERE redelivery = 0 AND fenced = 0"
+            " ORDER BY fact_id DESC LIMIT 1"
         ).fetchone()
         self._segment: int = last["segment"] if last else 1
         self._expected: int = last["delivery_seq"] + 1 if last else 1
+        self._run_id: str = last["run_id"] if last else ""
+        self._lease_epoch: int | None = self._db.execute("SELECT MAX(lease_epoch) FROM facts").fetchone()[0]
+        self._fenced_tenures: set[tuple[str, int]] = set()
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -155,12 +165,23 @@ class ReferenceU:
     def _ingest(self, envelope: FactEnvelope) -> None:
         self._n["facts"] += 1
         self._by_kind_stream[(str(envelope.kind), str(envelope.stream))] += 1
+        epoch = envelope.lease_epoch
+        if epoch is not None:
+            if self._lease_epoch is not None and epoch < self._lease_epoch:
+                self._fenced(envelope, epoch)
+                return
+            self._lease_epoch = epoch
         seq = envelope.delivery_seq
         reset_from: tuple[int, int] | None = None
-        if seq < self._expected:
+        if envelope.run_id and self._run_id and envelope.run_id != self._run_id:
+            # Another PA run took over (a restart, a failover): its numbering starts afresh.
+            reset_from = (self._segment, self._expected - 1)
+            self._segment += 1
+            self._expected = 1
+        elif seq < self._expected:
             prior = self._db.execute(
                 "SELECT recv_ts, connection_id, payload FROM facts"
-                " WHERE segment = ? AND delivery_seq = ? AND redelivery = 0 LIMIT 1",
+                " WHERE segment = ? AND delivery_seq = ? AND redelivery = 0 AND fenced = 0 LIMIT 1",
                 (self._segment, seq),
             ).fetchone()
             if prior is None:
@@ -183,6 +204,7 @@ class ReferenceU:
             self._expected = 1
         hole = (self._expected, seq) if seq > self._expected else None
         self._expected = seq + 1
+        self._run_id = envelope.run_id or self._run_id
         fact_id = self._log_fact(envelope, redelivery=False)
         if reset_from is not None:
             self._record_reset(envelope, fact_id, *reset_from)
@@ -190,12 +212,36 @@ class ReferenceU:
             self._record_hole(envelope, fact_id, *hole)
         self._route(envelope, fact_id)
 
-    def _log_fact(self, envelope: FactEnvelope, *, redelivery: bool) -> int:
+    def _fenced(self, envelope: FactEnvelope, epoch: int) -> None:
+        """A deposed tenure's late write: kept and flagged, outside the current run's delivery_seq bookkeeping."""
+        # Taken before (fenced or, before the next tenure's first fact, as current): a redelivery, not a new fact.
+        prior = self._db.execute(
+            "SELECT 1 FROM facts WHERE run_id = ? AND lease_epoch = ? AND delivery_seq = ? AND redelivery = 0 LIMIT 1",
+            (envelope.run_id, epoch, envelope.delivery_seq),
+        ).fetchone()
+        if prior is not None:
+            self._n["redeliveries"] += 1
+            self._log_fact(envelope, redelivery=True, fenced=True)
+            return
+        self._n["fenced"] += 1
+        if (envelope.run_id, epoch) not in self._fenced_tenures:
+            self._fenced_tenures.add((envelope.run_id, epoch))
+            _log.error(
+                "fact_from_deposed_pa",
+                detail="a PA tenure that lost the lease wrote this fact late; kept and flagged (fenced)",
+                run_id=envelope.run_id,
+                lease_epoch=epoch,
+                current_lease_epoch=self._lease_epoch,
+                delivery_seq=envelope.delivery_seq,
+            )
+        self._route(envelope, self._log_fact(envelope, redelivery=False, fenced=True))
+
+    def _log_fact(self, envelope: FactEnvelope, *, redelivery: bool, fenced: bool = False) -> int:
         cursor = self._db.execute(
             "INSERT INTO facts (segment, delivery_seq, redelivery, kind, stream, mode, source, recv_ts, connection,"
             " connection_id, epoch, platform_ts, platform_seq, contract_id, symbol, account_id, correlation_id,"
-            " request_id, timeframe, historical, backfill, packets, v, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " request_id, timeframe, historical, backfill, packets, v, payload, run_id, lease_epoch, fenced)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 self._segment,
                 envelope.delivery_seq,
@@ -221,6 +267,9 @@ class ReferenceU:
                 None if envelope.packets is None else msgspec.json.encode(envelope.packets).decode(),
                 envelope.v,
                 bytes(envelope.payload).decode("utf-8", "replace"),
+                envelope.run_id,
+                envelope.lease_epoch,
+                int(fenced),
             ),
         )
         assert cursor.lastrowid is not None
@@ -342,6 +391,7 @@ class ReferenceU:
             holes=n["holes"],
             missing=n["missing"],
             resets=n["resets"],
+            fenced=n["fenced"],
             events_written=n["events_written"],
             sim_events_not_written=n["sim_events_not_written"],
             bars_written=bars.written,

@@ -76,6 +76,8 @@ class StoredFact:
     epoch: int
     recv_ts: int
     payload: str
+    run_id: str = ""  # the PA run that delivered it (the crash soak checks several runs)
+    fenced: bool = False  # U flagged it: written by a deposed PA tenure
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def _gap_details(facts: Sequence[StoredFact]) -> list[tuple[StoredFact, GapDetai
     return gaps
 
 
-def _pair_connections(
+def pair_connections(
     records: Sequence[SimConnectionRecord], socket: str, epochs: int, report: DeliveryReport
 ) -> list[tuple[SimConnectionRecord, int]]:
     conns = [r for r in records if r.kind == socket]
@@ -244,11 +246,11 @@ def check_delivery(evidence: DeliveryEvidence) -> DeliveryReport:
                 report.violations.append(f"{socket}-{epoch}: the connection ended but no gap fact reports it")
             if not ended and (socket, epoch) in lost:
                 report.violations.append(f"{socket}-{epoch}: a gap fact reports the loss of the live connection")
-        for conn, epoch in _pair_connections(evidence.connections, socket, epochs, report):
+        for conn, epoch in pair_connections(evidence.connections, socket, epochs, report):
             connection_id = f"{socket}-{epoch}"
             known_ids.add(connection_id)
             report.connections += 1
-            _check_connection(
+            check_connection(
                 conn, connection_id, by_connection.get(connection_id, []), lost.get((socket, epoch)), report
             )
     for connection_id, rows in by_connection.items():
@@ -260,12 +262,14 @@ def check_delivery(evidence: DeliveryEvidence) -> DeliveryReport:
     return report
 
 
-def _check_connection(
+def check_connection(
     conn: SimConnectionRecord,
     connection_id: str,
     delivered: Sequence[StoredFact],
     loss: tuple[StoredFact, GapDetail] | None,
     report: DeliveryReport,
+    *,
+    same_run: bool = True,
 ) -> None:
     sent = conn.items
     report.sent += len(sent)
@@ -299,7 +303,7 @@ def _check_connection(
     gap_fact, detail = loss
     if delivered:
         last = delivered[-1]
-        if gap_fact.delivery_seq < last.delivery_seq:
+        if same_run and gap_fact.delivery_seq < last.delivery_seq:
             report.violations.append(
                 f"{where}: the gap fact (delivery_seq {gap_fact.delivery_seq}) precedes facts of the epoch it closes "
                 f"(last at {last.delivery_seq})"
