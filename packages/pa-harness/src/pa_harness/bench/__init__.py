@@ -45,6 +45,7 @@ class BenchContext:
     corpus: Corpus
     scratch: Path
     console: Console
+    out_dir: Path  # where the report goes (a benchmark may write a figure beside it)
 
 
 def _decode(ctx: BenchContext) -> BenchResult:
@@ -83,6 +84,24 @@ def _memory(ctx: BenchContext) -> BenchResult:
     return bench_memory(ctx.corpus, ctx.scratch, quick=ctx.quick)
 
 
+def _intent(ctx: BenchContext) -> BenchResult:
+    from .intent_nats import bench_intent
+
+    return bench_intent(ctx.scratch, quick=ctx.quick)
+
+
+def _facts(ctx: BenchContext) -> BenchResult:
+    from .facts_nats import bench_facts
+
+    return bench_facts(ctx.corpus, ctx.scratch, quick=ctx.quick)
+
+
+def _scale(ctx: BenchContext) -> BenchResult:
+    from .scale import bench_scale
+
+    return bench_scale(ctx.scratch, ctx.out_dir, quick=ctx.quick)
+
+
 BENCHMARKS: Final[dict[str, tuple[str, Callable[[BenchContext], BenchResult]]]] = {
     "decode": ("1. Decode + forward throughput", _decode),
     "socket": ("2. Over a socket: throughput and added latency", _socket),
@@ -90,6 +109,9 @@ BENCHMARKS: Final[dict[str, tuple[str, Callable[[BenchContext], BenchResult]]]] 
     "reconnect": ("4. Reconnect to PA_UP", _reconnect),
     "nats": ("5. NATS acked facts", _nats),
     "memory": ("6. Memory: idle and under a stalled-consumer burst", _memory),
+    "intent": ("7. Intent → receipt-ack over NATS", _intent),
+    "facts": ("8. Fact latency through JetStream", _facts),
+    "scale": ("9. Scale: cost per instrument", _scale),
 }
 
 
@@ -122,7 +144,7 @@ def run_bench(*, quick: bool = False, only: list[str] | None = None, out: Path =
     with tempfile.TemporaryDirectory(prefix="pa-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         with pa_logging(scratch / "logs"):
-            ctx = BenchContext(quick, corpus, scratch, console)
+            ctx = BenchContext(quick, corpus, scratch, console, out.parent)
             for name in selected:
                 title, bench = BENCHMARKS[name]
                 results.append(_run_one(ctx, name, title, bench))
