@@ -31,6 +31,7 @@ from .loop import run
 from .nats_rig import NatsRig
 from .pa_process import PaConfig, PaProcess
 from .processes import wire_server
+from .pyspy import details, while_recording
 from .results import BenchResult, Row, Verdict, median, percentile, verdict
 from .sim_process import sim_server
 from .stack import BENCH_INSTRUMENTS
@@ -39,6 +40,7 @@ TARGET_P99_RATIO: Final = 2.0
 PACED_RATE: Final = 2_000.0  # msg/s: a busy session on a handful of contracts (scale: 200 instruments ~ 12 k/s)
 BURST: Final = 5_000  # messages sent as fast as the socket takes them (an open, a news print, a backfill)
 SETTLE_S: Final = 0.3
+PROFILE_S: Final = 5.0
 
 
 @dataclass
@@ -53,6 +55,7 @@ class _Figures:
     pa: _Side = field(default_factory=_Side)
     raw: _Side = field(default_factory=_Side)
     up_s: float = 0.0
+    profiles: list[str] = field(default_factory=list)
 
 
 async def _send(
@@ -74,7 +77,7 @@ async def _send(
     return latencies, int(sent["messages"]) / elapsed
 
 
-async def _measure(corpus: Corpus, scratch: Path, quick: bool) -> _Figures:
+async def _measure(corpus: Corpus, scratch: Path, quick: bool, profile: bool) -> _Figures:
     figures = _Figures()
     rounds = 2 if quick else 3
     paced_s = 1.5 if quick else 3.0
@@ -111,12 +114,30 @@ async def _measure(corpus: Corpus, scratch: Path, quick: bool) -> _Figures:
                             burst, rate = await _send(http, port, route, u, BURST, 0)
                             side.burst_us += burst
                             side.burst_rates.append(rate)
+                    if profile:
+                        figures.profiles += await _profiles(pa, http, port, pa_u, scratch)
     return figures
 
 
-def bench_facts(corpus: Corpus, scratch: Path, *, quick: bool) -> BenchResult:
-    """Run the benchmark."""
-    figures = run(_measure(corpus, scratch, quick))
+async def _profiles(pa: PaProcess, http: aiohttp.ClientSession, port: int, u: StampingU, scratch: Path) -> list[str]:
+    """py-spy on the PA while it forwards paced facts, then while it forwards bursts."""
+
+    async def paced() -> None:
+        await _send(http, port, "pa", u, int(PACED_RATE), PACED_RATE)
+
+    async def burst() -> None:
+        await _send(http, port, "pa", u, BURST, 0)
+
+    found = []
+    for what, load in ((f"paced {PACED_RATE:,.0f} msg/s", paced), (f"bursts of {BURST:,}", burst)):
+        sampled = await while_recording(pa.pid, PROFILE_S, scratch / "facts-pa.pyspy", load)
+        found.append(details(sampled, f"the PA process forwarding facts to JetStream, {what} ({PROFILE_S:.0f} s)"))
+    return found
+
+
+def bench_facts(corpus: Corpus, scratch: Path, *, quick: bool, profile: bool = False) -> BenchResult:
+    """Run the benchmark (`profile`: then sample the PA with py-spy, paced and in bursts)."""
+    figures = run(_measure(corpus, scratch, quick, profile))
     result = BenchResult("facts", "8. Fact latency through JetStream: socket read at the PA → fact in U's consumer")
     for mode, pa_samples, raw_samples in (
         (f"paced {PACED_RATE / 1000:.0f} k msg/s", figures.pa.paced_us, figures.raw.paced_us),
@@ -158,4 +179,5 @@ def bench_facts(corpus: Corpus, scratch: Path, *, quick: bool) -> BenchResult:
         f"`NatsFactConsumer` (fetch 500, one ack per batch) for both. The PA reached PA_UP {figures.up_s:.1f} s "
         "after it was spawned."
     )
+    result.details += figures.profiles
     return result

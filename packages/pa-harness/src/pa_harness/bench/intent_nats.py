@@ -38,6 +38,7 @@ from .deployed import following_health, peer, running, wait_up
 from .loop import run
 from .nats_rig import NatsRig
 from .pa_process import PaConfig, PaProcess
+from .pyspy import details, while_recording
 from .results import BenchResult, Row, Verdict, median, percentile, verdict
 from .sim_process import SimEndpoints, sim_server
 from .stack import BENCH_INSTRUMENTS
@@ -45,6 +46,7 @@ from .stack import BENCH_INSTRUMENTS
 TARGET_OVERHEAD_P50_US: Final = 250.0
 TARGET_OVERHEAD_P99_US: Final = 1000.0
 KV_CALLS: Final = 200
+PROFILE_S: Final = 6.0
 
 
 @dataclass
@@ -59,6 +61,7 @@ class _Figures:
     kv_calls_us: list[float] = field(default_factory=list)  # raw KV get + create + put (the ledger's calls)
     not_accepted: int = 0
     up_s: float = 0.0
+    profile: str | None = None
 
 
 def _intent(prefix: str, index: int, account_id: int) -> SubmitOrder:
@@ -127,7 +130,7 @@ async def _kv_calls(rig: NatsRig, figures: _Figures, count: int) -> None:
         await disconnect(nc)
 
 
-async def _measure(rig: NatsRig, sim: SimEndpoints, workdir: Path, quick: bool) -> _Figures:
+async def _measure(rig: NatsRig, sim: SimEndpoints, workdir: Path, quick: bool, profile: bool) -> _Figures:
     figures = _Figures()
     blocks = 6 if quick else 24
     config = PaConfig(
@@ -160,6 +163,15 @@ async def _measure(rig: NatsRig, sim: SimEndpoints, workdir: Path, quick: bool) 
                     figures.nats_us += nats_block
                     figures.ws_us += ws_block
                     figures.block_overheads_us.append(median(pa_block) - median(_sums(nats_block, ws_block)))
+                if profile:
+                    blocks_done = [blocks + 1]
+
+                    async def more() -> None:
+                        await _pa_block(caller, sim.account_id, blocks_done[0] * BLOCK, None)
+                        blocks_done[0] += 1
+
+                    sampled = await while_recording(pa.pid, PROFILE_S, workdir / "pa.pyspy", more)
+                    figures.profile = details(sampled, f"the PA process while OE sends intents ({PROFILE_S:.0f} s)")
             finally:
                 await _stop_raw(raw)
                 await disconnect(oe)
@@ -168,15 +180,15 @@ async def _measure(rig: NatsRig, sim: SimEndpoints, workdir: Path, quick: bool) 
     return figures
 
 
-async def _bench(scratch: Path, quick: bool) -> _Figures:
+async def _bench(scratch: Path, quick: bool, profile: bool) -> _Figures:
     async with NatsRig(scratch / "intent-nats") as rig:
         with sim_server() as sim:
-            return await _measure(rig, sim.endpoints, scratch / "intent-pa", quick)
+            return await _measure(rig, sim.endpoints, scratch / "intent-pa", quick, profile)
 
 
-def bench_intent(scratch: Path, *, quick: bool) -> BenchResult:
-    """Run the benchmark."""
-    figures = run(_bench(scratch, quick))
+def bench_intent(scratch: Path, *, quick: bool, profile: bool = False) -> BenchResult:
+    """Run the benchmark (`profile`: then sample the PA with py-spy while OE keeps sending)."""
+    figures = run(_bench(scratch, quick, profile))
     sums = _sums(figures.nats_us, figures.ws_us)
     pa_p50, pa_p99 = percentile(figures.pa_us, 50), percentile(figures.pa_us, 99)
     base_p50, base_p99 = percentile(sums, 50), percentile(sums, 99)
@@ -244,6 +256,8 @@ def bench_intent(scratch: Path, *, quick: bool) -> BenchResult:
         "one machine, one clock."
         + (f" {figures.not_accepted} acks were not `accepted`." if figures.not_accepted else "")
     )
+    if figures.profile is not None:
+        result.details.append(figures.profile)
     if figures.not_accepted:
         result.rows.append(
             Row("intent", "acks not accepted", float(figures.not_accepted), "facts", None, "", "0", Verdict.MISSED)

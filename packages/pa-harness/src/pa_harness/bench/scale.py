@@ -30,7 +30,8 @@ from .loop import run
 from .nats_rig import NatsRig
 from .pa_process import PaConfig, PaProcess
 from .plot import Series, line_chart
-from .results import BenchResult, Row, Verdict, median, verdict
+from .pyspy import details, record
+from .results import BenchResult, Row, Verdict, verdict
 from .sim_process import SimStats, sim_server
 
 SIZES: Final = (1, 10, 50, 200)
@@ -44,6 +45,7 @@ PER_SECOND_BUDGET: Final = 1_000  # Tradovate: general endpoints, 1,000 requests
 MB: Final = 1_000_000
 MIB: Final = 1024 * 1024
 FIGURE: Final = "performance-scale.svg"
+PROFILE_S: Final = 5.0
 
 
 @dataclass
@@ -56,6 +58,7 @@ class _Size:
     cpu_ns: int = 0
     rss_kib: list[int] = field(default_factory=list)
     hwm_kib: int = 0
+    profile: str | None = None
 
     @property
     def cpu_us_per_fact(self) -> float:
@@ -84,7 +87,7 @@ def instruments(count: int) -> list[InstrumentSettings]:
     return [InstrumentSettings(symbol=name, timeframes=("1m",), quotes=True, dom=True) for name in names[:count]]
 
 
-async def _one(count: int, scratch: Path, window_s: float) -> _Size:
+async def _one(count: int, scratch: Path, window_s: float, profile: bool = False) -> _Size:
     size = _Size(count)
     extra = max(0, count - len(DEFAULT_CONTRACTS))
     with sim_server(tick_interval_s=STEP_S, contracts=extra) as sim:
@@ -115,13 +118,19 @@ async def _one(count: int, scratch: Path, window_s: float) -> _Size:
                 size.facts, size.cpu_ns = u.count - facts0, pa.cpu_ns() - cpu0
                 size.seconds = time.monotonic() - began
                 size.hwm_kib = pa.hwm_kib()
+                if profile:
+                    sampled = await record(pa.pid, PROFILE_S, scratch / f"scale-{count}.pyspy")
+                    size.profile = details(
+                        sampled, f"the PA process streaming {count} instrument(s) ({PROFILE_S:.0f} s)"
+                    )
     return size
 
 
-async def _measure(scratch: Path, quick: bool) -> list[_Size]:
+async def _measure(scratch: Path, quick: bool, profile: bool) -> list[_Size]:
     sizes = QUICK_SIZES if quick else SIZES
     window = 2.0 if quick else 5.0
-    return [await _one(count, scratch, window) for count in sizes]
+    # Profiled: the smallest size (what a PA costs with next to no traffic) and the largest.
+    return [await _one(count, scratch, window, profile and count in (sizes[0], sizes[-1])) for count in sizes]
 
 
 def _figure(sizes: list[_Size], out: Path) -> None:
@@ -140,9 +149,9 @@ def _figure(sizes: list[_Size], out: Path) -> None:
     out.write_text(svg, encoding="utf-8")
 
 
-def bench_scale(scratch: Path, out_dir: Path, *, quick: bool) -> BenchResult:
-    """Run the benchmark; draws the curve into `out_dir/performance-scale.svg`."""
-    sizes = run(_measure(scratch, quick))
+def bench_scale(scratch: Path, out_dir: Path, *, quick: bool, profile: bool = False) -> BenchResult:
+    """Run the benchmark; draws the curve into `out_dir/performance-scale.svg` (`profile`: py-spy, extra windows)."""
+    sizes = run(_measure(scratch, quick, profile))
     first, last = sizes[0], sizes[-1]
     result = BenchResult("scale", "9. Scale: cost per instrument (1 to 200 instruments over NATS)")
     for size in sizes:
@@ -217,5 +226,5 @@ def bench_scale(scratch: Path, out_dir: Path, *, quick: bool) -> BenchResult:
         f"{last.instruments} instruments, by endpoint: {endpoints}. Medians do not apply: one window per size. "
         f"The curve: ![CPU per fact and RSS against instruments]({FIGURE})"
     )
-    _ = median
+    result.details += [size.profile for size in sizes if size.profile is not None]
     return result
