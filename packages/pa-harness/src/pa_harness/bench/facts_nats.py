@@ -39,6 +39,11 @@ from .stack import BENCH_INSTRUMENTS
 TARGET_P99_RATIO: Final = 2.0
 PACED_RATE: Final = 2_000.0  # msg/s: a busy session on a handful of contracts (scale: 200 instruments ~ 12 k/s)
 BURST: Final = 5_000  # messages sent as fast as the socket takes them (an open, a news print, a backfill)
+ROUNDS: Final = 3
+PACED_S: Final = 3.0
+QUICK_ROUNDS: Final = 2
+QUICK_PACED_S: Final = 1.5
+WARM_UP: Final = 2_000
 SETTLE_S: Final = 0.3
 PROFILE_S: Final = 5.0
 
@@ -79,8 +84,8 @@ async def _send(
 
 async def _measure(corpus: Corpus, scratch: Path, quick: bool, profile: bool) -> _Figures:
     figures = _Figures()
-    rounds = 2 if quick else 3
-    paced_s = 1.5 if quick else 3.0
+    rounds = QUICK_ROUNDS if quick else ROUNDS
+    paced_s = QUICK_PACED_S if quick else PACED_S
     with wire_server(corpus.seed) as port, sim_server() as sim:
         async with NatsRig(scratch / "facts-nats") as rig:
             config = PaConfig(
@@ -106,7 +111,7 @@ async def _measure(corpus: Corpus, scratch: Path, quick: bool, profile: bool) ->
                     figures.up_s = (up.since - pa.started_ns) / 1e9
                     sides = (("pa", pa_u, figures.pa), ("raw", raw_u, figures.raw))
                     for route, u, _ in sides:  # warm-up
-                        await _send(http, port, route, u, 2_000, 0)
+                        await _send(http, port, route, u, WARM_UP, 0)
                     for _ in range(rounds):
                         for route, u, side in sides:
                             paced, _ = await _send(http, port, route, u, int(PACED_RATE * paced_s), PACED_RATE)

@@ -45,6 +45,8 @@ from .stack import BENCH_INSTRUMENTS
 
 TARGET_OVERHEAD_P50_US: Final = 250.0
 TARGET_OVERHEAD_P99_US: Final = 1000.0
+BLOCKS: Final = 24
+QUICK_BLOCKS: Final = 6
 KV_CALLS: Final = 200
 PROFILE_S: Final = 6.0
 
@@ -132,7 +134,7 @@ async def _kv_calls(rig: NatsRig, figures: _Figures, count: int) -> None:
 
 async def _measure(rig: NatsRig, sim: SimEndpoints, workdir: Path, quick: bool, profile: bool) -> _Figures:
     figures = _Figures()
-    blocks = 6 if quick else 24
+    blocks = QUICK_BLOCKS if quick else BLOCKS
     config = PaConfig(
         mode="LIVE",
         rest_url=sim.rest_url,

@@ -16,6 +16,7 @@ second; discovery report §10.1) with no penalty. The curve is drawn into an SVG
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ from .sim_process import SimStats, sim_server
 
 SIZES: Final = (1, 10, 50, 200)
 QUICK_SIZES: Final = (1, 10)
+WINDOW_S: Final = 5.0
+QUICK_WINDOW_S: Final = 2.0
 STEP_S: Final = 0.05
 TARGET_CPU_RATIO: Final = 1.5
 RSS_BASE_MB: Final = 80.0
@@ -79,6 +82,13 @@ class _Size:
     @property
     def rss_limit_mb(self) -> float:
         return RSS_BASE_MB + RSS_PER_INSTRUMENT_MB * self.instruments
+
+
+def _marginal_us(smaller: _Size, larger: _Size) -> float:
+    extra_facts = larger.rate - smaller.rate
+    if extra_facts <= 0:
+        return float("nan")
+    return (larger.cpu_share - smaller.cpu_share) * 1e6 / extra_facts
 
 
 def instruments(count: int) -> list[InstrumentSettings]:
@@ -128,7 +138,7 @@ async def _one(count: int, scratch: Path, window_s: float, profile: bool = False
 
 async def _measure(scratch: Path, quick: bool, profile: bool) -> list[_Size]:
     sizes = QUICK_SIZES if quick else SIZES
-    window = 2.0 if quick else 5.0
+    window = QUICK_WINDOW_S if quick else WINDOW_S
     # Profiled: the smallest size (what a PA costs with next to no traffic) and the largest.
     return [await _one(count, scratch, window, profile and count in (sizes[0], sizes[-1])) for count in sizes]
 
@@ -168,6 +178,17 @@ def bench_scale(scratch: Path, out_dir: Path, *, quick: bool, profile: bool = Fa
                 verdict(size.cpu_us_per_fact <= TARGET_CPU_RATIO * first.cpu_us_per_fact)
                 if size is last and size is not first
                 else Verdict.INFO,
+            )
+        )
+    for smaller, larger in itertools.pairwise(sizes):
+        result.rows.append(
+            Row(
+                "scale",
+                f"{smaller.instruments} → {larger.instruments}: marginal CPU per extra fact",
+                _marginal_us(smaller, larger),
+                "µs",
+                note="(CPU/s at the larger - at the smaller) / (facts/s at the larger - at the smaller): the cost "
+                "of one more fact without the PA's fixed cost per second",
             )
         )
     for size in sizes:
