@@ -29,6 +29,7 @@ def _rows(text: str, bench: str) -> list[list[str]]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 @pytest.mark.skipif(find_nats_server() is None, reason="no nats-server binary (the lock file installs one)")
 def test_the_deployed_path_benchmarks_report_every_target_with_its_baseline(

@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from platform_adapter.mic import FactEnvelope, HealthSignal, HealthState
 from platform_adapter.transport.nats.connection import NatsAuth, disconnect, imported_jetstream
@@ -117,20 +116,3 @@ async def running(pa: PaProcess) -> AsyncIterator[PaProcess]:
         yield pa
     finally:
         await pa.stop()
-
-
-def sample_every(seconds: float) -> Iterator[float]:
-    """Monotonic deadlines `seconds` apart, starting now (for paced sampling loops)."""
-    deadline = time.monotonic()
-    while True:
-        deadline += seconds
-        yield deadline
-
-
-async def sleep_until(deadline: float) -> None:
-    """Sleep until a `time.monotonic()` deadline (at once when it has passed)."""
-    await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-
-
-def unused(*_: Any) -> None:
-    """Nothing (keeps a name alive for readers of a signature)."""
