@@ -26,7 +26,7 @@ def _nice_max(value: float) -> float:
     if not math.isfinite(value) or value <= 0:
         return 1.0
     magnitude: float = 10.0 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if value <= step * magnitude:
             return step * magnitude
     return 10 * magnitude
@@ -41,9 +41,17 @@ def _label(value: float) -> str:
 
 
 def line_chart(
-    *, title: str, x_label: str, xs: Sequence[float], left: Series, right: Series, right_limit: Series | None = None
+    *,
+    title: str,
+    x_label: str,
+    xs: Sequence[float],
+    left: Series,
+    right: Series,
+    left_extra: Series | None = None,
+    right_limit: Series | None = None,
 ) -> str:
-    """The SVG document: `left` against the left axis, `right` (and its dashed `right_limit`) against the right."""
+    """The SVG document: `left` (and a dashed `left_extra`) against the left axis, `right` (and a dashed
+    `right_limit`) against the right; a NaN value leaves its point out."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     low, high = math.log10(min(xs)), math.log10(max(xs))
     span = high - low or 1.0
@@ -51,7 +59,7 @@ def line_chart(
     def x_at(x: float) -> float:
         return LEFT + plot_w * (math.log10(x) - low) / span
 
-    finite_left = [v for v in left.values if math.isfinite(v)]
+    finite_left = [v for v in (*left.values, *(left_extra.values if left_extra else ())) if math.isfinite(v)]
     right_values = [v for v in (*right.values, *(right_limit.values if right_limit else ())) if math.isfinite(v)]
     left_top, right_top = _nice_max(max(finite_left, default=1.0)), _nice_max(max(right_values, default=1.0))
 
@@ -77,7 +85,7 @@ def line_chart(
     for x in xs:
         px = x_at(x)
         parts.append(f'<line x1="{px:.1f}" y1="{TOP}" x2="{px:.1f}" y2="{TOP + plot_h}" stroke="#eee"/>')
-        parts.append(f'<text x="{px:.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">{_label(x)}</text>')
+        parts.append(f'<text x="{px:.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">{x:g}</text>')
     parts.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 18}" text-anchor="middle">{escape(x_label)}</text>')
     parts.append(
         f'<text transform="translate(18 {TOP + plot_h / 2}) rotate(-90)" text-anchor="middle" '
@@ -88,14 +96,16 @@ def line_chart(
         f'fill="{right.colour}">{escape(right.name)}</text>'
     )
     lines: list[tuple[Series, float, str]] = [(left, left_top, ""), (right, right_top, "")]
+    if left_extra is not None:
+        lines.append((left_extra, left_top, ' stroke-dasharray="2 3"'))
     if right_limit is not None:
         lines.append((right_limit, right_top, ' stroke-dasharray="6 4"'))
     for series, top, dash in lines:
         points = [(x_at(x), y_at(v, top)) for x, v in zip(xs, series.values, strict=True) if math.isfinite(v)]
         path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{series.colour}" stroke-width="2"{dash}/>')
-        if not dash:
-            parts += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{series.colour}"/>' for px, py in points]
+        radius = 2.5 if dash else 3.5
+        parts += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{radius}" fill="{series.colour}"/>' for px, py in points]
     legend_y = TOP + 16
     for series, _top, dash in lines:
         parts.append(

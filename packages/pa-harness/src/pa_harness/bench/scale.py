@@ -150,6 +150,11 @@ def _figure(sizes: list[_Size], out: Path) -> None:
         x_label="instruments (log scale)",
         xs=xs,
         left=Series("CPU per fact (µs)", [s.cpu_us_per_fact for s in sizes], "#1f77b4"),
+        left_extra=Series(
+            "marginal CPU per extra fact since the previous size (µs)",
+            [float("nan")] + [_marginal_us(a, b) for a, b in itertools.pairwise(sizes)],
+            "#1f77b4",
+        ),
         right=Series("RSS (MiB)", [s.rss_mb * MB / MIB for s in sizes], "#d62728"),
         right_limit=Series(
             "RSS bound: 80 MB + 0.2 MB per instrument (MiB)", [s.rss_limit_mb * MB / MIB for s in sizes], "#d62728"
