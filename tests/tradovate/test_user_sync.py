@@ -127,7 +127,11 @@ FULL = {
 EMPTY = {"users": [{"id": USER}], "accounts": [], "positions": [], "orders": [], "commands": [], "fills": []}
 PART_1: dict[str, object] = {"users": [{"id": USER}], "accounts": [{"id": ACCOUNT}], "cashBalances": []}
 PART_2: dict[str, object] = {"positions": [], "contracts": []}
-PART_3: dict[str, object] = {"orders": [], "commands": [{"id": 52000009, "orderId": 41000009, "clOrdId": "other"}], "fills": []}
+PART_3: dict[str, object] = {
+    "orders": [],
+    "commands": [{"id": 52000009, "orderId": 41000009, "clOrdId": "other"}],
+    "fills": [],
+}
 
 
 def _nulls(part: dict[str, object]) -> dict[str, object]:

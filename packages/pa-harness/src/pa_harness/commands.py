@@ -74,19 +74,24 @@ def demo_distributed(
 
 
 def bench(
-    quick: Annotated[bool, typer.Option(help="Reduced sizes: about 30 s instead of 2-3 min.")] = False,
+    quick: Annotated[bool, typer.Option(help="Reduced sizes: about 1.5 min instead of 5.")] = False,
     only: Annotated[
         list[str] | None,
-        typer.Option(help="Run only these: decode, socket, command, reconnect, nats, memory (repeatable)."),
+        typer.Option(
+            help="Run only these: decode, socket, command, reconnect, nats, memory, intent, facts, scale (repeatable)."
+        ),
     ] = None,
     out: Annotated[Path, typer.Option(help="Markdown file whose generated block is rewritten.")] = Path(
         "docs/performance.md"
     ),
+    profile: Annotated[
+        bool, typer.Option(help="Also sample the PA with py-spy in the deployed-path benchmarks (extra windows).")
+    ] = False,
 ) -> None:
     """Run the benchmark suite (every figure against a baseline of the same run) and write docs/performance.md."""
     from pa_harness.bench import run_bench
 
-    raise typer.Exit(run_bench(quick=quick, only=only, out=out))
+    raise typer.Exit(run_bench(quick=quick, only=only, out=out, profile=profile))
 
 
 def acceptance(

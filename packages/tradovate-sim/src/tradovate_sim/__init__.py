@@ -7,7 +7,7 @@ in the PA cannot hide behind the same bug here; anyone testing a Tradovate clien
 
 from tradovate_sim.clock import ManualClock, SimClock, SystemClock
 from tradovate_sim.config import DEFAULT_PASSWORD, DEFAULT_USER, SimConfig
-from tradovate_sim.contracts import CLF7, ESZ6, MESZ6, NQZ6, ContractSpec
+from tradovate_sim.contracts import CLF7, DEFAULT_CONTRACTS, ESZ6, MESZ6, NQZ6, ContractSpec, generated_contracts
 from tradovate_sim.faults import FaultError, FaultInjector
 from tradovate_sim.recorder import ReceivedRequest, SentFrame, SentMessage
 from tradovate_sim.schedule import ScheduledFault, generate_schedule, load_schedule
@@ -16,6 +16,7 @@ from tradovate_sim.variants import EVIDENCE_DEFAULT, VariantError, Variants
 
 __all__ = [
     "CLF7",
+    "DEFAULT_CONTRACTS",
     "DEFAULT_PASSWORD",
     "DEFAULT_USER",
     "ESZ6",
@@ -37,5 +38,6 @@ __all__ = [
     "VariantError",
     "Variants",
     "generate_schedule",
+    "generated_contracts",
     "load_schedule",
 ]

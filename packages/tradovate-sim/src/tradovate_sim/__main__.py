@@ -30,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--variants-file", default=None, help="a JSON or TOML file of switch = value pairs")
     parser.add_argument("--list-variants", action="store_true", help="list the variant switches and exit")
+    parser.add_argument(
+        "--contracts", type=int, default=0, help="add N generated contracts (SIM0001Z6, ...) for load tests"
+    )
     args = parser.parse_args(argv)
     sim_command(**vars(args))
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from tradovate_sim.config import DEFAULT_PASSWORD, DEFAULT_USER, SimConfig
+from tradovate_sim.contracts import DEFAULT_CONTRACTS, generated_contracts
 from tradovate_sim.replay import serve_replay
 from tradovate_sim.replay_script import CaptureError
 from tradovate_sim.schedule import load_schedule
@@ -65,12 +66,14 @@ def sim_command(
     variant: list[str] | None = None,
     variants_file: str | None = None,
     list_variants: bool = False,
+    contracts: int = 0,
 ) -> None:
     """Serve a Tradovate simulator on 127.0.0.1 until Ctrl-C (tick_interval 0 = market moves only on request).
 
     With `--replay capture.jsonl` it serves that recorded session instead (`replay_speed` 0 = as fast as possible).
     `--variant switch=value` (repeatable; also `evidence`, or items joined by `+`) and `--variants-file` (JSON or
     TOML) choose how it answers the questions the public docs leave open; `--list-variants` lists the switches.
+    `--contracts N` adds N generated contracts (`SIM0001Z6`, ...) to the four real ones, for load tests.
     """
     if list_variants:
         for line in switch_table():
@@ -78,7 +81,8 @@ def sim_command(
         return
     try:
         variants = build_variants(variant or (), variants_file)
-    except VariantError as exc:
+        extra = generated_contracts(contracts)
+    except (VariantError, ValueError) as exc:
         print(f"pa sim: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     if replay is not None:
@@ -98,6 +102,7 @@ def sim_command(
         fault_schedule=load_schedule(faults) if faults else (),
         max_records=200_000,
         variants=variants,
+        contracts=DEFAULT_CONTRACTS + extra,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config, port, md_port))

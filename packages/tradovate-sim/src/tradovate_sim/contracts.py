@@ -148,6 +148,41 @@ CLF7 = ContractSpec(
 
 DEFAULT_CONTRACTS: tuple[ContractSpec, ...] = (ESZ6, NQZ6, MESZ6, CLF7)
 
+GENERATED_PREFIX = "SIM"
+_GENERATED_FIRST_ID = 4_000_001  # above every real id in the catalog, so a generated id never shadows one
+MAX_GENERATED = 9_999
+
+
+def generated_contracts(count: int) -> tuple[ContractSpec, ...]:
+    """`count` made-up contracts `SIM0001Z6`, `SIM0002Z6`, ... for load tests (`pa sim --contracts N`).
+
+    Each is its own product (`SIM0001`, ...) with ES's tick grid and value, a start price spread so no two walk
+    the same path from the same level, and ids that collide with no default contract. They are not Tradovate
+    contracts: a name a client shows a person says so (`SIM`).
+    """
+    if not 0 <= count <= MAX_GENERATED:
+        raise ValueError(f"generated contracts: 0 to {MAX_GENERATED}, not {count}")
+    contracts: list[ContractSpec] = []
+    for index in range(1, count + 1):
+        product = f"{GENERATED_PREFIX}{index:04d}"
+        contracts.append(
+            ContractSpec(
+                id=_GENERATED_FIRST_ID + index,
+                name=f"{product}Z6",
+                product=product,
+                product_id=_GENERATED_FIRST_ID + MAX_GENERATED + index,
+                maturity_id=_GENERATED_FIRST_ID + 2 * MAX_GENERATED + index,
+                tick_size=0.25,
+                value_per_point=50.0,
+                start_price=1000.0 + 25.0 * index,
+                expiration_month=202612,
+                expiration_date="2026-12-18T14:30:00.000Z",
+                description=f"Simulated contract {index}",
+                exchange_id=1,
+            )
+        )
+    return tuple(contracts)
+
 
 class ContractCatalog:
     """Looks contracts up by id, by name, or by `@PRODUCT` (continuous contract → the front month)."""

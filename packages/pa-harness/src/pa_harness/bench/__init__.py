@@ -45,6 +45,8 @@ class BenchContext:
     corpus: Corpus
     scratch: Path
     console: Console
+    out_dir: Path  # where the report goes (a benchmark may write a figure beside it)
+    profile: bool = False  # sample the PA process with py-spy in an extra window (deployed-path benchmarks)
 
 
 def _decode(ctx: BenchContext) -> BenchResult:
@@ -83,6 +85,24 @@ def _memory(ctx: BenchContext) -> BenchResult:
     return bench_memory(ctx.corpus, ctx.scratch, quick=ctx.quick)
 
 
+def _intent(ctx: BenchContext) -> BenchResult:
+    from .intent_nats import bench_intent
+
+    return bench_intent(ctx.scratch, quick=ctx.quick, profile=ctx.profile)
+
+
+def _facts(ctx: BenchContext) -> BenchResult:
+    from .facts_nats import bench_facts
+
+    return bench_facts(ctx.corpus, ctx.scratch, quick=ctx.quick, profile=ctx.profile)
+
+
+def _scale(ctx: BenchContext) -> BenchResult:
+    from .scale import bench_scale
+
+    return bench_scale(ctx.scratch, ctx.out_dir, quick=ctx.quick, profile=ctx.profile)
+
+
 BENCHMARKS: Final[dict[str, tuple[str, Callable[[BenchContext], BenchResult]]]] = {
     "decode": ("1. Decode + forward throughput", _decode),
     "socket": ("2. Over a socket: throughput and added latency", _socket),
@@ -90,13 +110,18 @@ BENCHMARKS: Final[dict[str, tuple[str, Callable[[BenchContext], BenchResult]]]] 
     "reconnect": ("4. Reconnect to PA_UP", _reconnect),
     "nats": ("5. NATS acked facts", _nats),
     "memory": ("6. Memory: idle and under a stalled-consumer burst", _memory),
+    "intent": ("7. Intent → receipt-ack over NATS", _intent),
+    "facts": ("8. Fact latency through JetStream", _facts),
+    "scale": ("9. Scale: cost per instrument", _scale),
 }
 
 
-def _command_line(quick: bool, only: list[str] | None, out: Path) -> str:
+def _command_line(quick: bool, only: list[str] | None, out: Path, profile: bool) -> str:
     parts = ["pa bench"]
     if quick:
         parts.append("--quick")
+    if profile:
+        parts.append("--profile")
     for name in only or ():
         parts += ["--only", name]
     if out != Path("docs/performance.md"):
@@ -104,8 +129,18 @@ def _command_line(quick: bool, only: list[str] | None, out: Path) -> str:
     return " ".join(parts)
 
 
-def run_bench(*, quick: bool = False, only: list[str] | None = None, out: Path = Path("docs/performance.md")) -> int:
-    """Run the benchmarks (all, or `only` these names), print the table and write it into `out`."""
+def run_bench(
+    *,
+    quick: bool = False,
+    only: list[str] | None = None,
+    out: Path = Path("docs/performance.md"),
+    profile: bool = False,
+) -> int:
+    """Run the benchmarks (all, or `only` these names), print the table and write it into `out`.
+
+    `profile`: the deployed-path benchmarks also sample the PA process with py-spy, in windows of their own after
+    the timed ones, and add where its time went to the report.
+    """
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     unknown = sorted(set(only or ()) - set(BENCHMARKS))
     if unknown:
@@ -122,14 +157,14 @@ def run_bench(*, quick: bool = False, only: list[str] | None = None, out: Path =
     with tempfile.TemporaryDirectory(prefix="pa-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         with pa_logging(scratch / "logs"):
-            ctx = BenchContext(quick, corpus, scratch, console)
+            ctx = BenchContext(quick, corpus, scratch, console, out.parent, profile)
             for name in selected:
                 title, bench = BENCHMARKS[name]
                 results.append(_run_one(ctx, name, title, bench))
     elapsed = time.perf_counter() - started
     print_results(console, results)
     machine = describe_machine(loop_name()).with_load(load_before)
-    write_report(out, generated_block(results, machine, _command_line(quick, only, out), elapsed))
+    write_report(out, generated_block(results, machine, _command_line(quick, only, out, profile), elapsed))
     console.print(f"written to {out} in {elapsed:.0f} s")
     verdicts = {row.verdict for result in results for row in result.rows}
     if Verdict.ERROR in verdicts:

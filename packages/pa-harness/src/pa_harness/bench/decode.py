@@ -1,20 +1,21 @@
-"""Benchmark 1: decode + forward throughput of the hot path, against msgspec's ceiling and a naive forwarder.
+"""Benchmark 1: decode + forward throughput of the hot path, against the same work fused, and a naive forwarder.
 
-All of them consume the same corpus, in interleaved rounds (PA, ceiling, naive, floor, PA, ...) so that noise
-on a shared machine hits them alike; each ratio is the median of the per-round ratios.
+All of them consume the same corpus, in interleaved rounds (PA, ceiling, naive, floor, bound, PA, ...) so that
+noise on a shared machine hits them alike; each ratio is the median of the per-round ratios. The targets (ADR 0009,
+accepted): the PA ≥ 0.85x the fused bound (the layers cost at most 15%) and ≥ 2.2x naive.
 
 * **PA**: the production reader loop → `decode_frame` → `FactBuilder.messages` → `Outbox.put` → pump →
   a sink that counts (`hotpath.HotPath`).
-* **ceiling** (the issue's definition: "msgspec decoding the same frames and nothing else"): msgspec's
-  generic decoder reading each `a[...]` frame into Python objects, and nothing else. The PA decodes less
-  than this (only the routing keys; payloads stay `msgspec.Raw`), but does more per message after it.
+* **fused bound**: the PA's hot-path work with its layers fused into one function per frame
+  (`bound.FusedBound`): what this architecture reaches in CPython without the sans-I/O codec and the layers.
 * **naive**: stdlib `json.loads` of each frame, then per message a `dict` copy into a dict envelope
   appended to a queue — the obvious implementation without typed partial decoding.
+* **ceiling** (reported, no target; the first issue's "msgspec decoding the same frames and nothing else"):
+  msgspec's generic decoder reading each `a[...]` frame into Python objects, and nothing else. The PA decodes
+  less than this (only the routing keys; payloads stay `msgspec.Raw`), but does more per message after it.
 * **routing floor** (reported, no target): msgspec decoding each frame into `list[msgspec.Raw]` and each
   item into a head struct (`e`, `i`, `s`, `d` as Raw) — the least decoding any msgspec-based forwarder
-  must do, with no envelope, queue or routing after it. Earlier runs used this as "the ceiling".
-* **fused bound** (reported, no target): the PA's hot-path work with its layers fused into one function per
-  frame (`bound.FusedBound`): how far the layered design is from what this architecture can reach in CPython.
+  must do, with no envelope, queue or routing after it.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ from .hotpath import HotPath, MemoryFeed
 from .loop import run
 from .results import BenchResult, Row, median, verdict
 
-TARGET_VS_CEILING: Final = 0.5
-TARGET_VS_NAIVE: Final = 3.0
+# ADR 0009 (accepted): the layered hot path stays, and is held against the same work fused into one function per
+# frame, measured in the same run: the layers may cost at most 15%. The ceiling and the floor are information.
+TARGET_VS_BOUND: Final = 0.85
+TARGET_VS_NAIVE: Final = 2.2
 
 
 class _Head(msgspec.Struct, gc=False):
@@ -210,14 +213,14 @@ def bench_decode(corpus: Corpus, *, quick: bool, profile: bool) -> BenchResult:
     result.rows += [
         Row(
             "decode",
-            "PA hot path vs msgspec ceiling",
+            "PA hot path vs the same work fused (no layers)",
             pa_rate,
             "msg/s",
-            ceiling_rate,
-            "ceiling: msgspec decodes each frame, nothing else",
-            f"≥ {TARGET_VS_CEILING}x ceiling",
-            verdict(vs_ceiling >= TARGET_VS_CEILING),
-            ratio_override=vs_ceiling,
+            median(timing.bound),
+            f"fused bound: {bound_vs_ceiling:.2f}x ceiling, {bound_vs_naive:.2f}x naive",
+            f"≥ {TARGET_VS_BOUND}x fused bound",
+            verdict(vs_bound >= TARGET_VS_BOUND),
+            ratio_override=vs_bound,
         ),
         Row(
             "decode",
@@ -232,21 +235,21 @@ def bench_decode(corpus: Corpus, *, quick: bool, profile: bool) -> BenchResult:
         ),
         Row(
             "decode",
+            "PA hot path vs msgspec full-decode ceiling",
+            pa_rate,
+            "msg/s",
+            ceiling_rate,
+            "ceiling: msgspec decodes each frame, nothing else",
+            ratio_override=vs_ceiling,
+        ),
+        Row(
+            "decode",
             "PA hot path vs msgspec routing floor",
             pa_rate,
             "msg/s",
             median(timing.floor),
             "floor: list[Raw] + head structs, nothing after",
             ratio_override=vs_floor,
-        ),
-        Row(
-            "decode",
-            "PA hot path vs the same work fused (no layers)",
-            pa_rate,
-            "msg/s",
-            median(timing.bound),
-            f"fused bound: {bound_vs_ceiling:.2f}x ceiling, {bound_vs_naive:.2f}x naive",
-            ratio_override=vs_bound,
         ),
     ]
     result.notes.append(

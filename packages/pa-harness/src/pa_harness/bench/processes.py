@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,10 +71,17 @@ def stop(process: subprocess.Popen[str], timeout_s: float = 5.0) -> None:
 
 
 @contextlib.contextmanager
-def helper(argv: Sequence[str], *, ready_timeout_s: float = 20.0, cwd: Path | None = None) -> Iterator[Helper]:
+def helper(
+    argv: Sequence[str],
+    *,
+    ready_timeout_s: float = 20.0,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Helper]:
     """Start `argv`, wait for its first stdout line, and stop it (by PID) on exit.
 
     stderr goes to a temporary file (read back on failure), so a chatty helper can never block on a pipe.
+    `env` is added to this process's environment (a NATS user's credentials: never on the command line).
     """
     with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
         process = subprocess.Popen(  # noqa: S603 - argv is built by the benchmark, never from input
@@ -84,6 +91,7 @@ def helper(argv: Sequence[str], *, ready_timeout_s: float = 20.0, cwd: Path | No
             stderr=stderr,
             text=True,
             cwd=cwd,
+            env={**os.environ, **env} if env is not None else None,
         )
         process.stderr = stderr
         try:

@@ -4,7 +4,7 @@ It speaks just enough of the wire for a PA (or a raw client) to get going: `o` o
 `authorize` with any token, a 200 to every `md/*` request (`md/getChart` answers realtime/historical ids
 1/2, 3/4, ... as Tradovate does), and `h` every 2.5 s while idle. Then `POST /blast` streams `a[...]` frames
 of the corpus (cycled) at the most recent socket of a route, as fast as the socket takes them or paced
-at a given message rate, and answers with what it sent.
+at a given message rate (every 0.5 ms, what is due: `Pacer`), and answers with what it sent.
 
 Usage (the benchmark starts it): `python -m pa_harness.bench.wire_server --seed N`; it prints
 `PORT <port>` on its first stdout line and serves on 127.0.0.1 until terminated.
@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import json
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -31,6 +32,41 @@ from .loop import loop_factory
 HEARTBEAT_S: Final = 2.5
 PACE_TICK_S: Final = 0.0005
 ROUTES: Final = ("pa", "raw")
+
+
+class Pacer:
+    """Wakes the loop every `tick_s` from a thread sleeping in between.
+
+    The loop's own timers cannot pace below a millisecond: uvloop rounds `asyncio.sleep(0.0005)` to no wait at
+    all, so a paced sender that sleeps on the loop spins a whole core (251 k wake-ups a second, 83% CPU),
+    leaving none of the machine's two cores to absorb other work while latency is measured; the stdlib loop
+    rounds it up to ~1.2 ms. `time.sleep` in a thread keeps the 0.5 ms pace, and the loop sleeps in between.
+    """
+
+    def __init__(self, tick_s: float) -> None:
+        self._tick_s = tick_s
+        self._loop = asyncio.get_running_loop()
+        self._woken = asyncio.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wire-pacer", daemon=True)
+
+    def __enter__(self) -> Pacer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            time.sleep(self._tick_s)
+            self._loop.call_soon_threadsafe(self._woken.set)
+
+    async def tick(self) -> None:
+        """Return at the next tick."""
+        self._woken.clear()
+        await self._woken.wait()
 
 
 class WireServer:
@@ -111,17 +147,18 @@ class WireServer:
         frames, counts = self.frames, self.counts
         index = 0
         try:
-            while sent_messages < target:
-                if rate > 0:
-                    due = rate * (time.perf_counter() - started)
-                    if sent_messages >= due:
-                        await asyncio.sleep(PACE_TICK_S)
-                        continue
-                await ws.send_str(frames[index])
-                sent_messages += counts[index]
-                sent_frames += 1
-                self.last_sent[route] = time.monotonic()
-                index = (index + 1) % len(frames)
+            with Pacer(PACE_TICK_S) if rate > 0 else contextlib.nullcontext() as pacer:
+                while sent_messages < target:
+                    if pacer is not None:
+                        due = rate * (time.perf_counter() - started)
+                        if sent_messages >= due:
+                            await pacer.tick()
+                            continue
+                    await ws.send_str(frames[index])
+                    sent_messages += counts[index]
+                    sent_frames += 1
+                    self.last_sent[route] = time.monotonic()
+                    index = (index + 1) % len(frames)
         except (ConnectionError, RuntimeError) as exc:
             return web.json_response({"error": f"socket closed: {exc}", "messages": sent_messages}, status=410)
         seconds = time.perf_counter() - started
