@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import hashlib
 import os
 import random
@@ -54,7 +55,14 @@ _log = get_logger("pa.composition")
 
 def run_event_loop(main: Coroutine[Any, Any, int]) -> int:
     """Run `main` on uvloop when it is installed (socket p50 latency 24 us vs 65 us on the stdlib loop,
-    docs/performance.md), else on the stdlib loop."""
+    docs/performance.md), else on the stdlib loop.
+
+    Everything allocated so far (the imports: ~67k objects, whose full collection stalls the loop for 50-60 ms on
+    the 2-core VM, docs/performance.md "Socket p99") is moved out of the collector's sight first: a PA's later
+    generation-2 collections then scan only what the run itself allocates.
+    """
+    gc.collect()
+    gc.freeze()
     try:
         import uvloop
     except ImportError:

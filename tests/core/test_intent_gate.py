@@ -10,7 +10,7 @@ from platform_adapter.config import Mode
 from platform_adapter.core.clock import ManualClock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.core.intent_store import LedgerEntry, MemoryIntentStore
-from platform_adapter.core.intents import IntentService
+from platform_adapter.core.intents import IntentService, _fingerprint
 from platform_adapter.core.ledger import IntentLedger
 from platform_adapter.core.ports import OE_IDENTITY, Rejection
 from platform_adapter.mic import (
@@ -237,3 +237,80 @@ async def test_two_instances_racing_for_one_intent_id_send_it_once() -> None:
     assert sum(len(p.executed) for p in platforms) == 1
     assert (loser.status, loser.reason) == (AckStatus.UNKNOWN, AckReason.INTERRUPTED)
     assert sorted(a.status for a in acks) == sorted([AckStatus.ACCEPTED, AckStatus.UNKNOWN])
+
+
+class _CountingStore(MemoryIntentStore):
+    """Counts the store's calls: over NATS KV each one is a round trip OE waits for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    async def get(self, intent_id: str) -> LedgerEntry | None:
+        self.calls.append("get")
+        return await super().get(intent_id)
+
+    async def claim(self, entry: LedgerEntry) -> LedgerEntry | None:
+        self.calls.append("claim")
+        return await super().claim(entry)
+
+    async def update(self, entry: LedgerEntry) -> None:
+        self.calls.append("update")
+        await super().update(entry)
+
+
+def _counted(store: MemoryIntentStore) -> tuple[IntentService, FakePlatform]:
+    platform, clock = FakePlatform(), ManualClock()
+    health = HealthMonitor(clock, RecordingHealthSink())
+    return IntentService(Mode.LIVE, platform, health, clock, IntentLedger(store)), platform
+
+
+async def test_a_new_intent_costs_the_store_a_claim_and_a_write_and_no_read() -> None:
+    # docs/performance.md (issue 19): the read before the claim only repeated what the claim answers anyway.
+    store = _CountingStore()
+    service, platform = _counted(store)
+    assert (await service.handle(market("fresh"), OE_IDENTITY)).status is AckStatus.ACCEPTED
+    assert store.calls == ["claim", "update"]
+    assert len(platform.executed) == 1
+
+
+async def test_a_repeat_this_instance_has_not_seen_is_answered_from_the_store_and_not_sent() -> None:
+    store = _CountingStore()
+    first, first_platform = _counted(store)
+    accepted = await first.handle(market("once"), OE_IDENTITY)
+    second, second_platform = _counted(store)  # a restarted or standby instance: nothing cached
+    repeat = await second.handle(market("once"), OE_IDENTITY)
+    reused = await second.handle(market("once", qty=3), OE_IDENTITY)
+
+    assert (repeat.status, repeat.duplicate, repeat.platform_order_id) == (AckStatus.ACCEPTED, True, 1001)
+    assert (reused.status, reused.reason) == (AckStatus.FAILED, AckReason.INTENT_ID_REUSED)
+    assert accepted.platform_order_id == 1001 and second_platform.executed == []
+    assert len(first_platform.executed) == 1
+
+
+async def test_a_refused_repeat_of_an_id_in_flight_elsewhere_is_unknown_not_failed() -> None:
+    # Another instance claimed the id and is sending it; here the gate refuses (PA_DOWN). `failed` would tell OE
+    # that nothing was placed, which the other instance may be doing right now.
+    store = MemoryIntentStore()
+    await store.claim(LedgerEntry(intent_id="busy", fingerprint=_fingerprint(market("busy")), received_ts=0))
+    service, platform = _counted(store)
+    service._health.raise_condition("x", HealthReason.GAVE_UP, HealthState.DOWN, detail="platform unreachable")
+
+    ack = await service.handle(market("busy"), OE_IDENTITY)
+    assert (ack.status, ack.reason) == (AckStatus.UNKNOWN, AckReason.INTERRUPTED)
+    assert platform.executed == []
+
+
+async def test_a_repeat_of_an_old_reset_kill_does_not_release_a_later_kill() -> None:
+    store = MemoryIntentStore()
+    first, _ = _counted(store)
+    await first.handle(Kill(intent_id="k1", account_id=1), OE_IDENTITY)
+    await first.handle(ResetKill(intent_id="r1", account_id=1), OE_IDENTITY)
+    second, platform = _counted(store)  # after a failover: the ledger is shared, the cache is not
+    await second.handle(Kill(intent_id="k2", account_id=1), OE_IDENTITY)
+
+    repeat = await second.handle(ResetKill(intent_id="r1", account_id=1), OE_IDENTITY)
+    assert repeat.duplicate and second.kill_latched
+    ack = await second.handle(market("after"), OE_IDENTITY)
+    assert (ack.status, ack.reason) == (AckStatus.FAILED, AckReason.KILL_LATCHED)
+    assert [i.intent_id for i in platform.executed] == ["k2"]

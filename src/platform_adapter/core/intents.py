@@ -136,8 +136,11 @@ class IntentService:
 
     async def _answer(self, intent: Intent, fingerprint: str, received_ts: int) -> ReceiptAck:
         """The ledger first (a repeat is answered from it), then the gate, then the platform."""
+        # A new id costs the store one write (the claim below), not a read and a write: an id this instance has
+        # not seen lately is looked up in the store only by the claim, which hands back the kept entry when there
+        # is one. A reset_kill is looked up first: a repeat of an old one must not release a later kill's latch.
         try:
-            kept = await self.ledger.lookup(intent.intent_id)
+            kept = await self.ledger.lookup(intent.intent_id, cached_only=not isinstance(intent, ResetKill))
         except Exception as exc:  # the store cannot be read: sending could place the intent twice
             return self._store_failed(intent, received_ts, exc)
         if kept is not None:
@@ -214,8 +217,8 @@ class IntentService:
                 await self.ledger.record(entry)
             else:
                 first = await self.ledger.claim(entry)  # the id and its ack in one write
-                if first is not None and first.ack is not None:
-                    return self._repeat(intent, first.fingerprint, first.ack, entry.fingerprint, ack.received_ts, first)
+                if first is not None:  # the id was taken before: its first answer, not this one
+                    return self._taken(intent, first, entry.fingerprint, ack.received_ts)
         except Exception:  # the ack is still the truth; after a restart the entry reads as in flight (`unknown`)
             _log.exception("ledger_write_failed", intent_id=entry.intent_id, status=ack.status.value)
         return ack

@@ -69,10 +69,10 @@ class IntentLedger:
 
     # -- the intent path ----------------------------------------------------------------------------------
 
-    async def lookup(self, intent_id: str) -> LedgerEntry | None:
-        """The kept entry of `intent_id`, if any (recent ones from memory)."""
+    async def lookup(self, intent_id: str, *, cached_only: bool = False) -> LedgerEntry | None:
+        """The kept entry of `intent_id`, if any: recent ones from memory, others from the store unless `cached_only`."""
         entry = self._cache.get(intent_id)
-        if entry is None:
+        if entry is None and not cached_only:
             entry = await self.store.get(intent_id)
             if entry is not None:
                 self._remember(entry)
