@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 
 import msgspec
@@ -96,3 +97,24 @@ class FakePlatform:
     async def run(self, facts: FactWriter, ledger: IntentLedgerView, *, lease_epoch: int | None = None) -> None:
         self.runs.append(lease_epoch)
         await asyncio.Event().wait()
+
+
+class ListWriter:
+    """A FactWriter that keeps every fact."""
+
+    def __init__(self) -> None:
+        self.facts: list[FactEnvelope] = []
+        self._seq = itertools.count(1)
+
+    def next_delivery_seq(self) -> int:
+        return next(self._seq)
+
+    def put(self, envelope: FactEnvelope) -> None:
+        self.facts.append(envelope)
+
+    @property
+    def has_room(self) -> bool:
+        return True
+
+    async def wait_for_room(self) -> None:
+        return None

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from platform_adapter.mic import FactEnvelope, FactKind, FactMode
+from platform_adapter.mic import FactKind, FactMode
 from platform_adapter.mic.codec import MAX_INTENT_SIZE, DecodeError, decode_intent
 from platform_adapter.tradovate.facts import FactBuilder, SocketContext
 from platform_adapter.tradovate.protocol import (
@@ -26,6 +26,7 @@ from platform_adapter.tradovate.protocol import (
 )
 from platform_adapter.tradovate.protocol.frames import MAX_FRAME_SIZE
 
+from ..core.fakes import ListWriter
 from .strategies import compact
 
 SETTINGS = settings(max_examples=150, deadline=None)
@@ -85,27 +86,6 @@ values = st.one_of(
     st.builds(nested, depths, openers, odd_scalars),
 )
 hostile_frames = st.builds(lambda template, value: template.format(value), templates, values)
-
-
-class ListWriter:
-    """A FactWriter that keeps every fact."""
-
-    def __init__(self) -> None:
-        self.facts: list[FactEnvelope] = []
-        self._seq = itertools.count(1)
-
-    def next_delivery_seq(self) -> int:
-        return next(self._seq)
-
-    def put(self, envelope: FactEnvelope) -> None:
-        self.facts.append(envelope)
-
-    @property
-    def has_room(self) -> bool:
-        return True
-
-    async def wait_for_room(self) -> None:
-        return None
 
 
 def builder_over_a_list() -> tuple[FactBuilder, ListWriter]:

@@ -7,7 +7,6 @@ packets of several subscriptions in one message (`chart_packing`).
 
 from __future__ import annotations
 
-import itertools
 import json
 
 import msgspec
@@ -18,29 +17,10 @@ from platform_adapter.tradovate.facts import FactBuilder, SocketContext
 from platform_adapter.tradovate.protocol import ChartHead, ChartPacket, Response, decode_frame
 from platform_adapter.tradovate.protocol.frames import MessagesFrame
 
+from ..core.fakes import ListWriter
+
 CTX = SocketContext("md", "md-1", 1)
 ES, NQ = 3570918, 3570925
-
-
-class ListWriter:
-    """A FactWriter that keeps every fact."""
-
-    def __init__(self) -> None:
-        self.facts: list[FactEnvelope] = []
-        self._seq = itertools.count(1)
-
-    def next_delivery_seq(self) -> int:
-        return next(self._seq)
-
-    def put(self, envelope: FactEnvelope) -> None:
-        self.facts.append(envelope)
-
-    @property
-    def has_room(self) -> bool:
-        return True
-
-    async def wait_for_room(self) -> None:
-        return None
 
 
 def _builder(*charts: tuple[int, str, str, bool, int, int]) -> tuple[FactBuilder, ListWriter, list[tuple[str, str]]]:

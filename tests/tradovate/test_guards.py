@@ -30,7 +30,7 @@ from platform_adapter.tradovate.guards import IntentGuards
 from platform_adapter.tradovate.observed import FactObserver, ObservedState
 from platform_adapter.tradovate.protocol import Account
 
-from ..protocol.test_hostile_input import ListWriter
+from ..core.fakes import ListWriter
 
 ACCOUNT = 701234
 ES, NQ, ZN = 3570918, 3570919, 3570920

@@ -9,7 +9,6 @@ without the others as `null`.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from typing import Any, cast
 
@@ -18,7 +17,7 @@ import pytest
 
 from platform_adapter.core.clock import ManualClock
 from platform_adapter.core.ports import IntentLedgerView
-from platform_adapter.mic import FactEnvelope, FactMode, Stream
+from platform_adapter.mic import FactMode, Stream
 from platform_adapter.tradovate.auth import TokenManager
 from platform_adapter.tradovate.connection import TradovateSocket
 from platform_adapter.tradovate.correlation import RequestRoute
@@ -26,27 +25,10 @@ from platform_adapter.tradovate.facts import FactBuilder, SocketContext
 from platform_adapter.tradovate.protocol import Response
 from platform_adapter.tradovate.user_sync import ENTITY_TYPES, UserSync, sync_body
 
+from ..core.fakes import ListWriter
+
 ACCOUNT, USER = 701234, 5001
 CTX = SocketContext("trading", "trading-2", 2)
-
-
-class ListWriter:
-    def __init__(self) -> None:
-        self.facts: list[FactEnvelope] = []
-        self._seq = itertools.count(1)
-
-    def next_delivery_seq(self) -> int:
-        return next(self._seq)
-
-    def put(self, envelope: FactEnvelope) -> None:
-        self.facts.append(envelope)
-
-    @property
-    def has_room(self) -> bool:
-        return True
-
-    async def wait_for_room(self) -> None:
-        return None
 
 
 class Ledger:
