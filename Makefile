@@ -55,7 +55,7 @@ acceptance: install
 	$(BIN)/pa acceptance
 
 # Not part of `make test` (about 45 minutes on 2 cores): the acceptance suite under every value of every variant
-# switch, each alone, over both transports; docs/simulator.md "Acceptance under variants" has the last results.
+# switch, each alone, over both transports; docs/simulator.md "Acceptance under every variant" has the last results.
 acceptance-variants: install
 	$(BIN)/pa acceptance --variants all --out artifacts/acceptance-variants
 
