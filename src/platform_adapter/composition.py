@@ -141,8 +141,7 @@ class NatsStack:
     facts: NatsFactSink
     health: NatsHealthSink
     intents: NatsIntentSource
-    nc: Any  # facts and health
-    commands: Any  # intents, the lease and the ledger (the same client as `nc` unless given one)
+    nc: Any
 
 
 async def build_nats_stack(
@@ -155,20 +154,14 @@ async def build_nats_stack(
     clock: Clock | None = None,
     rng: random.Random | None = None,
     tap: FactTap | None = None,
-    commands: Any | None = None,
 ) -> NatsStack:
     """Check the objects `pa_admin` provisioned (facts stream; health, lease and ledger buckets), build a PA on `nc`.
 
     The PA creates nothing: ProvisioningError says what is missing and what to run (docs/transport-nats.md §9).
-    `tap` (the operator endpoints') sees each batch after JetStream acknowledged it. `commands`: a second
-    connection of the same user for intents, the lease and the ledger (default: `nc`), so an intent's reply and
-    its ledger writes never queue behind a burst of facts, in the client's write buffer or at the server
-    (docs/performance.md, "Intent → receipt-ack over NATS").
+    `tap` (the operator endpoints') sees each batch after JetStream acknowledged it.
     """
     clock = clock or SystemClock()
-    commands = commands if commands is not None else nc
     js = nc.jetstream()
-    commands_js = commands.jetstream()
     await verify_fact_stream(js, (stream or FactStreamConfig()).name)
     health_sink = NatsHealthSink(nc, await open_health_bucket(js))
     health = HealthMonitor(clock, health_sink)
@@ -177,10 +170,10 @@ async def build_nats_stack(
         settings, credentials, health, clock, endpoints=endpoints, rng=rng, history=NatsFactHistory(js, stream_name)
     )
     facts = NatsFactSink(nc, run_id=platform.run_id, stream=stream_name)
-    intents = NatsIntentSource(commands, clock=clock)
+    intents = NatsIntentSource(nc, clock=clock)
     sink = tap.wrap(facts, clock) if tap is not None else facts
     lease = NatsLease(
-        await open_lease_bucket(commands_js, settings.lease.ttl_s),
+        await open_lease_bucket(js, settings.lease.ttl_s),
         clock,
         holder=instance_id(platform.run_id),
         key=lease_key(settings, credentials),
@@ -188,9 +181,9 @@ async def build_nats_stack(
         renew_s=settings.lease.renew_s,
         poll_s=settings.lease.poll_s,
     )
-    store = NatsIntentStore(await open_ledger_bucket(commands_js, settings.ledger), settings.ledger)
+    store = NatsIntentStore(await open_ledger_bucket(js, settings.ledger), settings.ledger)
     adapter = PlatformAdapter(settings.core(), platform, health, sink, intents, clock, lease=lease, store=store)
-    return NatsStack(adapter, platform, facts, health_sink, intents, nc, commands)
+    return NatsStack(adapter, platform, facts, health_sink, intents, nc)
 
 
 async def serve_pa_over_nats(
@@ -211,13 +204,10 @@ async def serve_pa_over_nats(
     """
     # Credentials: PA_NATS_USER / PA_NATS_PASSWORD unless `auth` is given. The final PA_DOWN keeps a
     # late-joining OE from reading a stale PA_UP out of the health bucket.
-    auth = auth if auth is not None else NatsAuth.from_env()
-    nc = await connect(nats_url, auth, name="pa")
-    commands = None
+    nc = await connect(nats_url, auth if auth is not None else NatsAuth.from_env(), name="pa")
     try:
-        commands = await connect(nats_url, auth, name="pa-commands")
         tap = FactTap() if metrics_port is not None else None
-        stack = await build_nats_stack(settings, credentials, endpoints, nc, stream=stream, tap=tap, commands=commands)
+        stack = await build_nats_stack(settings, credentials, endpoints, nc, stream=stream, tap=tap)
         _log.info("pa_on_nats", url=nats_url, run_id=stack.platform.run_id)
         async with contextlib.AsyncExitStack() as operator:
             if metrics_port is not None:
@@ -234,8 +224,6 @@ async def serve_pa_over_nats(
             finally:
                 await _publish_final_health(stack)
     finally:
-        if commands is not None:
-            await disconnect(commands)
         await disconnect(nc)
 
 

@@ -193,10 +193,8 @@ async def over_nats(
                 clients.append(nc)
                 return nc
 
-            pa_nc, pa_commands = await client(Module.PA), await client(Module.PA)  # as `serve_pa_over_nats`
-            pa = await build_nats_stack(
-                settings, Credentials(), endpoints, pa_nc, stream=config, clock=clock, rng=rng, commands=pa_commands
-            )
+            pa_nc = await client(Module.PA)
+            pa = await build_nats_stack(settings, Credentials(), endpoints, pa_nc, stream=config, clock=clock, rng=rng)
             u_nc, oe_nc = await client(Module.U), await client(Module.OE)
             wiring = NatsModuleWiring(u_js=imported_jetstream(u_nc), oe_nc=oe_nc, clock=clock)
             async with ReferenceSystem(":memory:", wiring=wiring, account_id=account_id) as system:

@@ -308,20 +308,3 @@ async def test_an_order_during_a_penalty_cool_down_fails_unsent_and_a_penalized_
         second = await h.stack.intents.call(order("during-cool-down"), OE_IDENTITY)
         assert (second.status, second.reason) == (AckStatus.FAILED, AckReason.PENALTY)  # refused before sending
         assert len(h.sim.received_requests("order/placeorder")) == 1
-
-
-async def test_an_intents_ledger_writes_and_reply_travel_on_the_pas_command_connection_not_behind_its_facts() -> None:
-    # docs/performance.md, "Intent → receipt-ack over NATS": on one connection the claim, the ack's write and the
-    # reply queued behind the order's `props` facts (in nats-py's write buffer and in the server's reading of it).
-    async with running("nats") as h:
-        await h.up()
-        assert h.nats is not None
-        pa = h.nats.stack.pa
-        assert pa.commands is not pa.nc
-        commands_out, facts_out = pa.commands.stats["out_msgs"], pa.nc.stats["out_msgs"]
-        ack = await h.oe.submit_market(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1)
-        assert ack.status is AckStatus.ACCEPTED
-        await h.drained()
-        # The claim (KV create), the first ack's write (KV put) and the reply: three messages, on `commands` only.
-        assert pa.commands.stats["out_msgs"] - commands_out == 3
-        assert pa.nc.stats["out_msgs"] > facts_out  # the order's facts went out on the other connection
