@@ -133,3 +133,11 @@ def test_a_gap_fact_for_the_live_connection_or_a_missing_one_for_an_ended_epoch_
     still_up = dataclasses.replace(evidence, live_epochs={**evidence.live_epochs, socket: int(epoch)})
     report = check_delivery(still_up)
     assert any("loss of the live connection" in v for v in report.violations)
+
+
+def test_a_seed_s_verdict_line_names_its_first_three_violations_and_counts_the_rest() -> None:
+    from pa_harness.soak.delivery import verdict_line
+
+    assert verdict_line("seed 7", True, []) == "seed 7: ok"
+    line = verdict_line("seed 8 (fight)", False, ["a", "b", "c", "d", "e"])
+    assert line == "seed 8 (fight): a; b; c (+2 more)"

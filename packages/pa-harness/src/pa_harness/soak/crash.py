@@ -32,7 +32,7 @@ from pa_harness.failover import NatsWorld, PaProcess, WorldConfig
 from pa_harness.reference.oe import TradingHalted
 from pa_harness.soak.crash_check import CrashEvidence, check_runs, compare_state, u_state
 from pa_harness.soak.crash_plan import CrashMode, CrashPlan, KillPoint, PlannedKill, plan_crash
-from pa_harness.soak.delivery import DeliveryReport, StoredFact, connection_records
+from pa_harness.soak.delivery import DeliveryReport, StoredFact, connection_records, verdict_line
 from pa_harness.soak.plan import PlannedIntent
 from platform_adapter.mic import (
     AckStatus,
@@ -102,10 +102,7 @@ class CrashResult:
     @property
     def reason(self) -> str:
         """One readable line: why this seed failed (or that it passed)."""
-        if self.ok:
-            return f"seed {self.seed} ({self.mode}): ok"
-        more = f" (+{len(self.violations) - 3} more)" if len(self.violations) > 3 else ""
-        return f"seed {self.seed} ({self.mode}): " + "; ".join(self.violations[:3]) + more
+        return verdict_line(f"seed {self.seed} ({self.mode})", self.ok, self.violations)
 
 
 @dataclass

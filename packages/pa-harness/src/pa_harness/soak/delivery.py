@@ -336,3 +336,11 @@ def _check_delivery_seq(rows: Sequence[StoredFact], evidence: DeliveryEvidence, 
 def evidence_without(evidence: DeliveryEvidence, drop: set[int]) -> DeliveryEvidence:
     """The same evidence with some facts (by fact_id) removed, as if U never got them (for checker tests)."""
     return dataclasses.replace(evidence, facts=tuple(f for f in evidence.facts if f.fact_id not in drop))
+
+
+def verdict_line(title: str, ok: bool, violations: Sequence[str]) -> str:
+    """One readable line for a soak seed: `title: ok`, or its first three violations."""
+    if ok:
+        return f"{title}: ok"
+    more = f" (+{len(violations) - 3} more)" if len(violations) > 3 else ""
+    return f"{title}: " + "; ".join(violations[:3]) + more

@@ -27,6 +27,7 @@ from pa_harness.soak.delivery import (
     StoredFact,
     check_delivery,
     connection_records,
+    verdict_line,
 )
 from pa_harness.soak.plan import PlannedFault, PlannedIntent, PlanShape, SoakPlan, plan_soak
 from platform_adapter.composition import InProcStack, build_inproc_stack
@@ -117,10 +118,7 @@ class SoakResult:
     @property
     def reason(self) -> str:
         """One readable line: why this seed failed (or that it passed)."""
-        if self.ok:
-            return f"seed {self.seed}: ok"
-        more = f" (+{len(self.violations) - 3} more)" if len(self.violations) > 3 else ""
-        return f"seed {self.seed}: " + "; ".join(self.violations[:3]) + more
+        return verdict_line(f"seed {self.seed}", self.ok, self.violations)
 
 
 @dataclass
