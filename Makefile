@@ -54,7 +54,7 @@ soak-crash: install
 acceptance: install
 	$(BIN)/pa acceptance
 
-# Not part of `make test` (about 45 minutes on 2 cores): the acceptance suite under every value of every variant
+# Not part of `make test` (about 16 minutes on 2 cores): the acceptance suite under every value of every variant
 # switch, each alone, over both transports; docs/simulator.md "Acceptance under every variant" has the last results.
 acceptance-variants: install
 	$(BIN)/pa acceptance --variants all --out artifacts/acceptance-variants
