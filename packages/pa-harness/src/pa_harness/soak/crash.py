@@ -32,7 +32,7 @@ from pa_harness.failover import NatsWorld, PaProcess, WorldConfig
 from pa_harness.reference.oe import TradingHalted
 from pa_harness.soak.crash_check import CrashEvidence, check_runs, compare_state, u_state
 from pa_harness.soak.crash_plan import CrashMode, CrashPlan, KillPoint, PlannedKill, plan_crash
-from pa_harness.soak.delivery import DeliveryReport, StoredFact, connection_records, verdict_line
+from pa_harness.soak.delivery import DeliveryReport, connection_records, stored_facts, verdict_line
 from pa_harness.soak.plan import PlannedIntent
 from platform_adapter.mic import (
     AckStatus,
@@ -51,10 +51,6 @@ from platform_adapter.tradovate.resume import RESTART
 ORDER_ENDPOINTS = ("order/placeorder", "order/modifyorder", "order/cancelorder")
 _ORDER_POINTS = ("order_request", "order_answer")
 ACCOUNT_ID = 701234
-_FACTS_QUERY = (
-    "SELECT fact_id, delivery_seq, redelivery, kind, stream, connection, connection_id, epoch, recv_ts, payload,"
-    " run_id, fenced FROM facts ORDER BY fact_id"
-)
 
 
 @dataclass(frozen=True)
@@ -430,24 +426,7 @@ class _CrashRun:
 
     def _evidence(self) -> CrashEvidence:
         world = self.world
-        rows = world.u.db.execute(_FACTS_QUERY).fetchall()
-        facts = tuple(
-            StoredFact(
-                fact_id=row[0],
-                delivery_seq=row[1],
-                redelivery=bool(row[2]),
-                kind=row[3],
-                stream=row[4],
-                connection=row[5],
-                connection_id=row[6],
-                epoch=row[7],
-                recv_ts=row[8],
-                payload=row[9],
-                run_id=row[10],
-                fenced=bool(row[11]),
-            )
-            for row in rows
-        )
+        facts = stored_facts(world.u.db)
         recorder = world.sim.recorder
         opened = {conn.id: conn.kind for conn in world.connections}
         frames = [(f.conn_id, f.kind, f.index, f.frame_type, f.text) for f in recorder.frames]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -344,3 +345,30 @@ def verdict_line(title: str, ok: bool, violations: Sequence[str]) -> str:
         return f"{title}: ok"
     more = f" (+{len(violations) - 3} more)" if len(violations) > 3 else ""
     return f"{title}: " + "; ".join(violations[:3]) + more
+
+
+_FACTS_QUERY = (
+    "SELECT fact_id, delivery_seq, redelivery, kind, stream, connection, connection_id, epoch, recv_ts, payload,"
+    " run_id, fenced FROM facts ORDER BY fact_id"
+)
+
+
+def stored_facts(db: sqlite3.Connection) -> tuple[StoredFact, ...]:
+    """U's raw ingress log (reference U's `facts` table), in the order U stored it."""
+    return tuple(
+        StoredFact(
+            fact_id=row[0],
+            delivery_seq=row[1],
+            redelivery=bool(row[2]),
+            kind=row[3],
+            stream=row[4],
+            connection=row[5],
+            connection_id=row[6],
+            epoch=row[7],
+            recv_ts=row[8],
+            payload=row[9],
+            run_id=row[10] or "",
+            fenced=bool(row[11]),
+        )
+        for row in db.execute(_FACTS_QUERY).fetchall()
+    )

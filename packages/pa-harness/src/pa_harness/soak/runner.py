@@ -24,9 +24,9 @@ from pa_harness.reference.oe import TradingHalted
 from pa_harness.soak.delivery import (
     DeliveryEvidence,
     DeliveryReport,
-    StoredFact,
     check_delivery,
     connection_records,
+    stored_facts,
     verdict_line,
 )
 from pa_harness.soak.plan import PlannedFault, PlannedIntent, PlanShape, SoakPlan, plan_soak
@@ -60,10 +60,6 @@ from tradovate_sim import SimConfig, TradovateSim
 
 ACCOUNT_ID = 701234
 ORDER_ENDPOINTS = ("order/placeorder", "order/modifyorder", "order/cancelorder")
-_FACTS_QUERY = (
-    "SELECT fact_id, delivery_seq, redelivery, kind, stream, connection, connection_id, epoch, recv_ts, payload"
-    " FROM facts ORDER BY fact_id"
-)
 
 
 @dataclass(frozen=True)
@@ -531,22 +527,7 @@ class _SoakRun:
         return report
 
     def _evidence(self) -> DeliveryEvidence:
-        rows = self.system.db.execute(_FACTS_QUERY).fetchall()
-        facts = tuple(
-            StoredFact(
-                fact_id=row[0],
-                delivery_seq=row[1],
-                redelivery=bool(row[2]),
-                kind=row[3],
-                stream=row[4],
-                connection=row[5],
-                connection_id=row[6],
-                epoch=row[7],
-                recv_ts=row[8],
-                payload=row[9],
-            )
-            for row in rows
-        )
+        facts = stored_facts(self.system.db)
         recorder = self.sim.recorder
         frames = [(f.conn_id, f.kind, f.index, f.frame_type, f.text) for f in recorder.frames]
         messages = [(m.conn_id, m.kind, m.frame_index, m.position, m.text) for m in recorder.messages]
