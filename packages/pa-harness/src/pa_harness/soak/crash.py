@@ -33,11 +33,9 @@ from pa_harness.reference.oe import TradingHalted
 from pa_harness.soak.crash_check import CrashEvidence, check_runs, compare_state, u_state
 from pa_harness.soak.crash_plan import CrashMode, CrashPlan, KillPoint, PlannedKill, plan_crash
 from pa_harness.soak.delivery import DeliveryReport, connection_records, stored_facts, verdict_line
-from pa_harness.soak.plan import PlannedIntent
+from pa_harness.soak.plan import ACCOUNT_ID, PlannedIntent, intent_for
 from platform_adapter.mic import (
     AckStatus,
-    Cancel,
-    Flatten,
     HealthState,
     Intent,
     OrderAction,
@@ -50,7 +48,6 @@ from platform_adapter.tradovate.resume import RESTART
 
 ORDER_ENDPOINTS = ("order/placeorder", "order/modifyorder", "order/cancelorder")
 _ORDER_POINTS = ("order_request", "order_answer")
-ACCOUNT_ID = 701234
 
 
 @dataclass(frozen=True)
@@ -291,39 +288,10 @@ class _CrashRun:
         )
 
     def _intent(self, planned: PlannedIntent) -> Intent | None:
-        oe = self.world.oe
-        action = OrderAction.BUY if planned.buy else OrderAction.SELL
-        if planned.kind == "market":
-            return SubmitOrder(
-                intent_id=oe.new_intent_id(),
-                account_id=ACCOUNT_ID,
-                symbol=planned.symbol,
-                action=action,
-                qty=1,
-                order_type=OrderType.MARKET,
-            )
-        if planned.kind == "limit":
-            spec = next(c for c in self.world.sim.catalog.contracts if c.name == planned.symbol)
-            book = self.world.sim.market.contract(spec.id)
-            ticks = book.bid - 40 if planned.buy else book.ask + 40
-            return SubmitOrder(
-                intent_id=oe.new_intent_id(),
-                account_id=ACCOUNT_ID,
-                symbol=planned.symbol,
-                action=action,
-                qty=1,
-                order_type=OrderType.LIMIT,
-                price=float(spec.price(ticks)),
-            )
-        if planned.kind == "cancel":
-            order_id = self.working.pop(int(planned.pick * len(self.working))) if self.working else 41_999_999
-            return Cancel(intent_id=oe.new_intent_id(), account_id=ACCOUNT_ID, order_id=order_id)
-        if planned.kind in ("flatten", "flatten_all"):
-            symbol = planned.symbol if planned.kind == "flatten" else None
-            return Flatten(intent_id=oe.new_intent_id(), account_id=ACCOUNT_ID, symbol=symbol)
-        if self.sent_intents:  # a repeat: OE re-sends an earlier intent, which must never be sent twice
-            return self.sent_intents[int(planned.pick * len(self.sent_intents))]
-        return None
+        world = self.world
+        return intent_for(
+            planned, new_id=world.oe.new_intent_id, sim=world.sim, working=self.working, sent=self.sent_intents
+        )
 
     async def _send(self, planned: PlannedIntent | Intent) -> None:
         intent = self._intent(planned) if isinstance(planned, PlannedIntent) else planned

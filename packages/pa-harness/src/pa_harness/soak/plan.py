@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tradovate_sim import ScheduledFault
+from platform_adapter.mic import Cancel, Flatten, Intent, OrderAction, OrderType, SubmitOrder
+from tradovate_sim import ScheduledFault, TradovateSim
 
 IntentKind = Literal["market", "limit", "cancel", "flatten", "flatten_all", "duplicate"]
 
@@ -213,3 +215,43 @@ def plan_soak(seed: int, steps: int, shape: PlanShape | None = None) -> SoakPlan
     intents.sort(key=lambda i: i.step)
     counts = Counter(f.kind for f in faults)
     return SoakPlan(seed, steps, tuple(faults), tuple(stalls), tuple(intents), fault_counts=dict(counts))
+
+
+ACCOUNT_ID = 701234
+"""The simulator account both soaks trade."""
+
+
+def intent_for(
+    planned: PlannedIntent,
+    *,
+    new_id: Callable[[], str],
+    sim: TradovateSim,
+    working: list[int],
+    sent: Sequence[Intent],
+) -> Intent | None:
+    """The intent OE sends for `planned` (None: a repeat before anything was sent). A cancel takes its order out of
+    `working`; a limit rests 40 ticks away from the touch; a repeat is one of the intents `sent` earlier, which
+    must never be sent twice."""
+    action = OrderAction.BUY if planned.buy else OrderAction.SELL
+    if planned.kind in ("market", "limit"):
+        price = None
+        if planned.kind == "limit":
+            spec = next(c for c in sim.catalog.contracts if c.name == planned.symbol)
+            book = sim.market.contract(spec.id)
+            price = float(spec.price(book.bid - 40 if planned.buy else book.ask + 40))
+        return SubmitOrder(
+            intent_id=new_id(),
+            account_id=ACCOUNT_ID,
+            symbol=planned.symbol,
+            action=action,
+            qty=1,
+            order_type=OrderType.MARKET if price is None else OrderType.LIMIT,
+            price=price,
+        )
+    if planned.kind == "cancel":
+        order_id = working.pop(int(planned.pick * len(working))) if working else 41_999_999
+        return Cancel(intent_id=new_id(), account_id=ACCOUNT_ID, order_id=order_id)
+    if planned.kind in ("flatten", "flatten_all"):
+        symbol = planned.symbol if planned.kind == "flatten" else None
+        return Flatten(intent_id=new_id(), account_id=ACCOUNT_ID, symbol=symbol)
+    return sent[int(planned.pick * len(sent))] if sent else None

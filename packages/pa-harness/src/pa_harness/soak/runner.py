@@ -29,7 +29,7 @@ from pa_harness.soak.delivery import (
     stored_facts,
     verdict_line,
 )
-from pa_harness.soak.plan import PlannedFault, PlannedIntent, PlanShape, SoakPlan, plan_soak
+from pa_harness.soak.plan import ACCOUNT_ID, PlannedFault, PlannedIntent, PlanShape, SoakPlan, intent_for, plan_soak
 from platform_adapter.composition import InProcStack, build_inproc_stack
 from platform_adapter.config import (
     BackoffSettings,
@@ -43,22 +43,16 @@ from platform_adapter.config import (
 from platform_adapter.core.clock import ManualClock
 from platform_adapter.mic import (
     AckStatus,
-    Cancel,
     FactEnvelope,
-    Flatten,
     HealthReason,
     HealthState,
     Intent,
-    OrderAction,
-    OrderType,
     ReceiptAck,
-    SubmitOrder,
 )
 from platform_adapter.tradovate.budget import LOCKOUT_S
 from tradovate_sim import ManualClock as SimManualClock
 from tradovate_sim import SimConfig, TradovateSim
 
-ACCOUNT_ID = 701234
 ORDER_ENDPOINTS = ("order/placeorder", "order/modifyorder", "order/cancelorder")
 
 
@@ -416,43 +410,10 @@ class _SoakRun:
 
     # -- OE's intents -------------------------------------------------------------------------------
 
-    def _limit_price(self, symbol: str, buy: bool) -> float:
-        spec = next(c for c in self.sim.catalog.contracts if c.name == symbol)
-        book = self.sim.market.contract(spec.id)
-        ticks = book.bid - 40 if buy else book.ask + 40
-        return float(spec.price(ticks))
-
     def _intent(self, planned: PlannedIntent) -> Intent | None:
-        oe = self.system.oe
-        action = OrderAction.BUY if planned.buy else OrderAction.SELL
-        if planned.kind == "market":
-            return SubmitOrder(
-                intent_id=oe.new_intent_id(),
-                account_id=ACCOUNT_ID,
-                symbol=planned.symbol,
-                action=action,
-                qty=1,
-                order_type=OrderType.MARKET,
-            )
-        if planned.kind == "limit":
-            return SubmitOrder(
-                intent_id=oe.new_intent_id(),
-                account_id=ACCOUNT_ID,
-                symbol=planned.symbol,
-                action=action,
-                qty=1,
-                order_type=OrderType.LIMIT,
-                price=self._limit_price(planned.symbol, planned.buy),
-            )
-        if planned.kind == "cancel":
-            order_id = self.working.pop(int(planned.pick * len(self.working))) if self.working else 41_999_999
-            return Cancel(intent_id=oe.new_intent_id(), account_id=ACCOUNT_ID, order_id=order_id)
-        if planned.kind in ("flatten", "flatten_all"):
-            symbol = planned.symbol if planned.kind == "flatten" else None
-            return Flatten(intent_id=oe.new_intent_id(), account_id=ACCOUNT_ID, symbol=symbol)
-        if self.sent_intents:  # a duplicate: OE repeats an earlier intent, which must never be sent twice
-            return self.sent_intents[int(planned.pick * len(self.sent_intents))]
-        return None
+        return intent_for(
+            planned, new_id=self.system.oe.new_intent_id, sim=self.sim, working=self.working, sent=self.sent_intents
+        )
 
     async def _send(self, planned: PlannedIntent) -> None:
         intent = self._intent(planned)
