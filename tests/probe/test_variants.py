@@ -65,3 +65,21 @@ def test_what_the_probe_cannot_see_is_not_observed_never_guessed(tmp_path: Path)
     assert shown["md_entitlement"] == "none"
     assert all(value is None or value == want[switch] for switch, value in shown.items()), shown
     assert shown["chart_history_id"] is None and shown["props_order"] is None  # no chart, no bid to stay far from
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        ([b"a", b"b", b"c", b"c", b"d", b"d"], (2, 4)),  # two quotes before the second subscribe took effect
+        ([b"a", b"a", b"b", b"b"], (2, 4)),
+        ([b"a", b"b", b"c"], (0, 3)),
+    ],
+)
+def test_doubling_is_judged_from_the_first_repeated_pair(messages: list[bytes], expected: tuple[int, int]) -> None:
+    # Seen in CI: under md_duplicates=resubscribe_doubles the quotes that came before the second subscribe took
+    # effect made the probe say `none`.
+    from platform_adapter.probe.steps.reconnect import doubled_since_the_first_pair
+
+    doubled, counted = doubled_since_the_first_pair(messages)
+    assert (doubled, counted) == expected
+    assert (doubled > 0 and doubled * 2 >= counted - 1) is (expected[0] > 0)
