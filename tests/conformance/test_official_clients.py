@@ -299,13 +299,19 @@ async def test_faq_large_chart_paging_finishes_only_under_the_realtime_id(varian
 
 async def test_an_idle_socket_stays_open_on_heartbeats_sent_only_when_frames_arrive() -> None:
     async with official(EVIDENCE, heartbeat_s=0.2, heartbeat_interval_s=0.05, client_timeout_s=1.0) as s:
-        await until(lambda: len(s.md.record.heartbeats) >= 4, "four client heartbeats", timeout=15)
         conn = s.sim.connections("md")[0]
-        received = [frame for frame in s.sim.received_frames(conn.id) if frame.text == "[]"]
+
+        def received() -> list[str]:
+            return [frame.text for frame in s.sim.received_frames(conn.id) if frame.text == "[]"]
+
+        # The class records a heartbeat when it sends it; the server has it one loop turn later, so wait for both
+        # (waiting for the class's count alone read the server's while the fourth `[]` was in flight).
+        await until(lambda: len(s.md.record.heartbeats) >= 4, "four client heartbeats", timeout=15)
+        await until(lambda: len(received()) >= 4, "four heartbeats at the server", timeout=15)
         open_now = not s.md.closed.is_set()
 
     assert set(s.md.record.heartbeats) == {"h"}  # each `[]` answered an inbound frame (the server's `h`)
-    assert len(received) >= 4
+    assert len(received()) >= 4
     assert open_now
 
 
