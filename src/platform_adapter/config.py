@@ -148,6 +148,25 @@ class HeartbeatSettings(StrictModel):
     token_renew_before_s: float = Field(default=900.0, gt=0, le=86400)  # renew 15 min before expiry
 
 
+class BudgetSettings(StrictModel):
+    """The PA's own rolling-hour request limit, under Tradovate's 5,000 an hour (ADR 0016; discovery report §10.1).
+
+    Reads (subscriptions, sync, look-ups) wait once `requests_per_hour - order_reserve` were sent in the last hour;
+    orders are refused once `requests_per_hour` were; kill and flatten are never held back by it.
+    """
+
+    requests_per_hour: int = Field(default=3000, ge=10, le=100_000)
+    order_reserve: int = Field(default=500, ge=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _check_reserve(self) -> BudgetSettings:
+        if self.order_reserve >= self.requests_per_hour:
+            raise ValueError(
+                f"order_reserve ({self.order_reserve}) must be < requests_per_hour ({self.requests_per_hour})"
+            )
+        return self
+
+
 class SimulatorSettings(StrictModel):
     """The built-in simulator used when `environment = "simulator"`."""
 
@@ -194,6 +213,7 @@ class Settings(BaseSettings):
     sync_split_responses: bool = False
     backoff: BackoffSettings = BackoffSettings()
     heartbeat: HeartbeatSettings = HeartbeatSettings()
+    budget: BudgetSettings = BudgetSettings()
     outbox: OutboxSettings = OutboxSettings()
     ledger: LedgerSettings = LedgerSettings()
     lease: LeaseSettings = LeaseSettings()

@@ -31,6 +31,7 @@ class HealthReason(StrEnum):
     CONFIG_ERROR = "config_error"  # e.g. a configured symbol Tradovate does not know: fix the config
     MD_REFUSED = "md_refused"  # Tradovate answered a market-data request 200 with errorText: no data will come
     PENALTY_WAIT = "penalty_wait"
+    REQUEST_BUDGET = "request_budget"  # the PA's own rolling-hour request limit holds reads back (ADR 0016)
     RATE_LIMITED = "rate_limited"
     CAPTCHA_REQUIRED = "captcha_required"
     CONSUMER_BACKPRESSURE = "consumer_backpressure"

@@ -51,6 +51,15 @@ class PACollector:
             "pa_rate_limit_lockouts", "429 / captcha lock-outs of every request.", value=budget.lockouts
         )
         yield GaugeMetricFamily(
+            "pa_requests_last_hour", "Requests sent to Tradovate in the rolling hour (ADR 0016).", budget.sent_last_hour
+        )
+        yield CounterMetricFamily(
+            "pa_request_budget_holds", "Times requests began to wait for room in the rolling hour.", value=budget.holds
+        )
+        yield CounterMetricFamily(
+            "pa_request_budget_refusals", "Orders refused for want of room in the rolling hour.", value=budget.refused
+        )
+        yield GaugeMetricFamily(
             "pa_intents_unresolved",
             "Intents whose outcome is unknown until platform facts resolve them.",
             value=len(adapter.intents.ledger.unresolved()),

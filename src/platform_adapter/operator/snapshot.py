@@ -161,6 +161,7 @@ class StatusSnapshot:
     undecodable: int = 0
     penalties: int = 0
     lockouts: int = 0
+    requests_last_hour: int = 0  # sent to Tradovate in the rolling hour (ADR 0016)
     unresolved_intents: int = 0
     footer: str = ""
 
@@ -257,6 +258,7 @@ class StatusSource:
             undecodable=builder.counters.undecodable if builder is not None else 0,
             penalties=platform.budget.penalties,
             lockouts=platform.budget.lockouts,
+            requests_last_hour=platform.budget.sent_last_hour,
             unresolved_intents=len(unresolved),
             footer=self.footer,
         )

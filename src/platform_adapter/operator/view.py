@@ -94,6 +94,7 @@ def render_sockets(sockets: tuple[SocketStatus, ...], snapshot: StatusSnapshot) 
             str(socket.reconnects),
         )
     caption = [f"last loss {s.role}: {s.last_loss}" for s in sockets if s.last_loss]
+    caption.append(f"requests in the last hour: {snapshot.requests_last_hour:,}")
     if snapshot.penalties or snapshot.lockouts:
         caption.append(f"penalty tickets {snapshot.penalties}, rate-limit lockouts {snapshot.lockouts}")
     if snapshot.undecodable:

@@ -1,35 +1,68 @@
-"""One request budget for REST and both sockets: penalty cool-downs and 429 lock-outs are shared.
+"""One request budget for REST and both sockets: penalty cool-downs, 429 lock-outs and a rolling-hour count.
 
 Tradovate issues penalty tickets per IP/subnet and 429s per user (partner.tradovate.com
 overview/core-concepts/penalty-tickets and rate-limits; tradovate/api issues #25 and #29): a cool-down
 seen by one connection holds for all of them, so a retry storm on one socket cannot lock the account.
+
+The hard limit is evaluated over the previous hour ("wait until a number of past requests for current time minus
+one hour becomes less than 5000", tradovate/api#25), and a 429 locks every request out for about an hour — the
+kill included. So the PA counts what it sent in a rolling hour and stays under its own, lower limit (ADR 0016):
+market data and look-ups wait for room below `requests_per_hour - order_reserve`; the trading socket's own set-up
+may use the reserve; orders never wait and are refused once the whole `requests_per_hour` is spent; kill, flatten
+and the session token are never held back by the count.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from enum import Enum
+
+from platform_adapter.config import BudgetSettings
 from platform_adapter.core.clock import Clock
 from platform_adapter.core.health import HealthMonitor
 from platform_adapter.mic import HealthReason, HealthState
 from platform_adapter.telemetry import get_logger
-from platform_adapter.tradovate.errors import CaptchaRequired, PenaltyWait, RateLimited
+from platform_adapter.tradovate.errors import BudgetExhausted, CaptchaRequired, PenaltyWait, RateLimited
 
 _log = get_logger("pa.budget")
 _PENALTY_KEY = "budget.penalty"
 _LOCK_KEY = "budget.lockout"
+_WINDOW_KEY = "budget.window"
 LOCKOUT_S = 3600.0  # Tradovate: after a 429 or a captcha, wait about an hour
+WINDOW_S = 3600.0  # Tradovate evaluates its hard limit over the previous hour (tradovate/api#25)
+
+
+class Urgency(Enum):
+    """How a request stands against the rolling-hour count (ADR 0016)."""
+
+    READ = "read"  # market data, look-ups: room below the order reserve
+    ORDER = "order"  # orders (never wait: refused when there is no room), the trading socket's set-up: all of it
+    ESSENTIAL = "essential"  # kill, flatten, the session token: counted, never held back by the PA's own limit
 
 
 class RequestBudget:
-    """Shared cool-down state; every request awaits `acquire` first."""
+    """Shared cool-down, lock-out and rolling-hour state; every request awaits `acquire` first."""
 
-    def __init__(self, clock: Clock, health: HealthMonitor) -> None:
+    def __init__(self, clock: Clock, health: HealthMonitor, limits: BudgetSettings | None = None) -> None:
         self._clock = clock
         self._health = health
+        self._limits = limits or BudgetSettings()
         self._cooldown_until = 0.0
         self._locked_until = 0.0
         self._lock_error: Exception | None = None
+        self._sent: deque[float] = deque()  # monotonic send times within the last WINDOW_S
+        self._waiting = 0
+        self._holding = False  # the request_budget condition is raised
         self.penalties = 0
         self.lockouts = 0
+        self.holds = 0  # times requests began to wait for room in the rolling hour
+        self.refused = 0  # requests that would not wait (orders) refused for want of room in the rolling hour
+
+    @property
+    def sent_last_hour(self) -> int:
+        """Requests sent in the rolling hour up to now."""
+        self._forget_before(self._clock.monotonic() - WINDOW_S)
+        return len(self._sent)
 
     @property
     def lockout_remaining(self) -> float:
@@ -38,20 +71,78 @@ class RequestBudget:
             return 0.0
         return max(0.0, self._locked_until - self._clock.monotonic())
 
-    async def acquire(self, *, wait: bool = True) -> None:
-        """Wait out a penalty cool-down (or raise PenaltyWait); raise while locked out."""
-        now = self._clock.monotonic()
-        if now < self._locked_until and self._lock_error is not None:
-            raise self._lock_error
-        if self._lock_error is not None:
-            self._lock_error = None
-            self._health.clear(_LOCK_KEY)
-        remaining = self._cooldown_until - now
-        if remaining > 0:
+    async def acquire(self, *, wait: bool = True, urgency: Urgency = Urgency.READ) -> None:
+        """Take room for one request that is sent right after: wait out a penalty cool-down (or raise PenaltyWait)
+        and for room in the rolling hour under `urgency`'s limit (or raise BudgetExhausted); raise while locked out.
+        """
+        while True:
+            now = self._clock.monotonic()
+            if now < self._locked_until and self._lock_error is not None:
+                raise self._lock_error
+            if self._lock_error is not None:
+                self._lock_error = None
+                self._health.clear(_LOCK_KEY)
+            remaining = self._cooldown_until - now
+            if remaining > 0:
+                if not wait:
+                    raise PenaltyWait(remaining)
+                await self._clock.sleep(remaining)
+                continue
+            self._health.clear(_PENALTY_KEY)
+            room_in = self._room_in(urgency, now)
+            if room_in <= 0:
+                self._sent.append(now)
+                if self._holding and self._waiting == 0:
+                    self._release()
+                return
             if not wait:
-                raise PenaltyWait(remaining)
-            await self._clock.sleep(remaining)
-        self._health.clear(_PENALTY_KEY)
+                self.refused += 1
+                raise BudgetExhausted(len(self._sent), self._limit(urgency), room_in)
+            await self._hold(room_in)
+
+    def _limit(self, urgency: Urgency) -> int:
+        limits = self._limits
+        return limits.requests_per_hour - (limits.order_reserve if urgency is Urgency.READ else 0)
+
+    def _room_in(self, urgency: Urgency, now: float) -> float:
+        """Seconds until the rolling hour has room for a request of `urgency` (0: room now)."""
+        if urgency is Urgency.ESSENTIAL:
+            return 0.0
+        self._forget_before(now - WINDOW_S)
+        limit = self._limit(urgency)
+        sent = self._sent
+        if len(sent) < limit:
+            return 0.0
+        return sent[len(sent) - limit] + WINDOW_S - now  # when enough of the oldest have left the hour
+
+    def _forget_before(self, start: float) -> None:
+        sent = self._sent
+        while sent and sent[0] <= start:
+            sent.popleft()
+
+    async def _hold(self, wait_s: float) -> None:
+        """Wait `wait_s` for room; while requests wait, the PA says so (DEGRADED, no halt: the kill still goes)."""
+        if not self._holding:
+            self._holding = True
+            self.holds += 1
+            detail = (
+                f"the PA's request budget is spent: {len(self._sent)} requests in the last hour (limit "
+                f"{self._limit(Urgency.READ)} for market data + {self._limits.order_reserve} kept for orders and "
+                f"the trading socket); subscriptions wait {wait_s:.0f} s for room"
+            )
+            self._health.raise_condition(
+                _WINDOW_KEY, HealthReason.REQUEST_BUDGET, HealthState.DEGRADED, halt=False, detail=detail
+            )
+            _log.warning("request_budget_spent", sent=len(self._sent), wait_s=round(wait_s, 1))
+        self._waiting += 1
+        try:
+            await self._clock.sleep(wait_s)
+        finally:
+            self._waiting -= 1
+
+    def _release(self) -> None:
+        self._holding = False
+        self._health.clear(_WINDOW_KEY)
 
     async def run(self) -> None:
         """Clear penalty and lock-out conditions when they expire, even if no request comes to notice it."""
@@ -62,6 +153,8 @@ class RequestBudget:
                 self._health.clear(_LOCK_KEY)
             if now >= self._cooldown_until:
                 self._health.clear(_PENALTY_KEY)
+            if self._holding and self._waiting == 0:  # the requests that waited were cancelled (socket closed)
+                self._release()
             waits = [t - now for t in (self._locked_until, self._cooldown_until) if t > now]
             await self._clock.sleep(min(waits) if waits else 1.0)
 

@@ -20,7 +20,7 @@ from platform_adapter.config import HeartbeatSettings
 from platform_adapter.core.clock import Clock
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.auth import TokenManager
-from platform_adapter.tradovate.budget import RequestBudget
+from platform_adapter.tradovate.budget import RequestBudget, Urgency
 from platform_adapter.tradovate.correlation import RequestRoute
 from platform_adapter.tradovate.errors import (
     ConnectFailed,
@@ -128,6 +128,7 @@ class TradovateSocket:
         route: RequestRoute | None = None,
         require_ready: bool = True,
         mutating: bool = False,
+        urgency: Urgency | None = None,
     ) -> Response:
         """Send one request on the current connection and return its answer (raises as `SessionWire.request`).
 
@@ -144,6 +145,8 @@ class TradovateSocket:
                 timeout_s=timeout_s,
                 body=body,
                 mutating=mutating,
+                # The trading socket's set-up and reads may use the order reserve; market data may not (ADR 0016).
+                urgency=urgency or (Urgency.ORDER if self.role is Role.TRADING else Urgency.READ),
                 before_send=None if route is None else lambda request_id: expect(connection_id, request_id, route),
             )
         except Unauthorized:

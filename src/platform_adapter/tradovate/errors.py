@@ -56,6 +56,17 @@ class PenaltyWait(TradovateError):
         self.wait_s = wait_s
 
 
+class BudgetExhausted(TradovateError):
+    """The PA's own rolling-hour request budget has no room for this request and the caller asked not to wait."""
+
+    def __init__(self, sent: int, limit: int, retry_after_s: float) -> None:
+        super().__init__(
+            f"the PA's request budget is spent: {sent} requests in the last hour (limit {limit} for this kind of "
+            f"request); room again in {retry_after_s:.0f} s"
+        )
+        self.retry_after_s = retry_after_s
+
+
 class PenaltyTicket(TradovateError):
     """A mutating request got a penalty ticket: it was not processed, and is not re-sent automatically."""
 

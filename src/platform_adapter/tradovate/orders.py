@@ -33,6 +33,7 @@ from platform_adapter.mic import (
 )
 from platform_adapter.telemetry import get_logger
 from platform_adapter.tradovate.auth import TokenManager
+from platform_adapter.tradovate.budget import Urgency
 from platform_adapter.tradovate.connection import TradovateSocket
 from platform_adapter.tradovate.contracts import ReferenceData
 from platform_adapter.tradovate.correlation import Correlation, RequestRoute
@@ -172,9 +173,11 @@ class OrderExecutor:
         # intents that place orders: a modify or cancel answer names an order another intent placed).
         creates_orders = isinstance(intent, SubmitOrder | Flatten | Kill)
         route = RequestRoute(Stream.RESPONSE, intent_id=intent.intent_id, creates_orders=creates_orders)
+        # Kill and flatten take risk off: the PA's own request count never holds them back (ADR 0016).
+        urgency = Urgency.ESSENTIAL if isinstance(intent, Flatten | Kill) else Urgency.ORDER
         try:
             response = await self._trading.request(
-                endpoint, body=encode_body(body), timeout_s=self._timeout_s, route=route, mutating=True
+                endpoint, body=encode_body(body), timeout_s=self._timeout_s, route=route, mutating=True, urgency=urgency
             )
         except NotConnected as exc:
             return _Outcome(AckStatus.FAILED, AckReason.DISCONNECTED, f"not sent: {exc}")

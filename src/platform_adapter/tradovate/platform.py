@@ -54,7 +54,7 @@ class TradovatePlatform:
         self._rest_url, self._trading_url, self._md_url = endpoints
         self._rng = rng or random.Random()
         self._history = history  # where earlier runs' facts ended, to resume from (None: not asked)
-        self.budget = RequestBudget(clock, health)
+        self.budget = RequestBudget(clock, health, settings.budget)
         self.reference: ReferenceData | None = None
         self.builder: FactBuilder | None = None
         self.trading: TradovateSocket | None = None

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 
 from platform_adapter.telemetry import get_logger
-from platform_adapter.tradovate.budget import RequestBudget
+from platform_adapter.tradovate.budget import RequestBudget, Urgency
 from platform_adapter.tradovate.errors import PlatformStatusError, Unauthorized
 from platform_adapter.tradovate.protocol import encode_body, parse_penalty, with_ticket
 
@@ -36,8 +36,11 @@ class RestClient:
     async def _call(
         self, method: str, path: str, *, data: bytes | None = None, query: dict[str, str] | None = None, auth: bool
     ) -> bytes:
+        # The session's token (login, renewal) is never held back by the PA's own request count (ADR 0016):
+        # without it nothing else goes, the kill included.
+        urgency = Urgency.ESSENTIAL if path.startswith("auth/") else Urgency.READ
         while True:
-            await self._budget.acquire()
+            await self._budget.acquire(urgency=urgency)
             headers = {"Accept": "application/json"}
             if data is not None:
                 headers["Content-Type"] = "application/json"

@@ -20,8 +20,9 @@ from typing import Any, NoReturn, TypeAlias
 import aiohttp
 
 from platform_adapter.core.clock import Clock
-from platform_adapter.tradovate.budget import RequestBudget
+from platform_adapter.tradovate.budget import RequestBudget, Urgency
 from platform_adapter.tradovate.errors import (
+    BudgetExhausted,
     CaptchaRequired,
     ConnectionLost,
     NotConnected,
@@ -221,6 +222,7 @@ class SessionWire:
         query: str = "",
         body: bytes | str | None = None,
         mutating: bool = False,
+        urgency: Urgency | None = None,
         before_send: Callable[[int], None] | None = None,
     ) -> Response:
         """Send one request through the shared budget and return its answer (any status but 429 / 401).
@@ -228,12 +230,15 @@ class SessionWire:
         Raises NotConnected or NotSent (nothing sent); RequestTimeout or ConnectionLost (sent, effect unknown);
         RateLimited or CaptchaRequired (every request is locked out); Unauthorized (401); PenaltyTicket (a
         mutating request was penalized: not processed, not re-sent). `before_send` gets each request id first.
+        `urgency` places it against the rolling-hour budget (default: an order when mutating, else a read).
         """
         budget = self._budget
+        if urgency is None:
+            urgency = Urgency.ORDER if mutating else Urgency.READ
         while True:
             try:
-                await budget.acquire(wait=not mutating)
-            except (PenaltyWait, RateLimited, CaptchaRequired) as exc:
+                await budget.acquire(wait=not mutating, urgency=urgency)
+            except (PenaltyWait, RateLimited, CaptchaRequired, BudgetExhausted) as exc:
                 if mutating:  # an order must not wait silently, and nothing went out
                     raise NotSent(f"{endpoint} not sent: {exc}", exc) from None
                 raise

@@ -46,6 +46,9 @@ class SimConfig:
     fee_per_contract: float = 0.0
     # After this many consecutive bad logins accesstokenrequest answers a captcha penalty; None = never.
     bad_login_penalty_after: int | None = None
+    # Tradovate's hard limit, evaluated over the previous hour (tradovate/api#25: 5,000): a request beyond it is
+    # answered 429 until enough of the last hour's requests have aged out; None = no limit (the default).
+    hourly_request_limit: int | None = None
     # The answer to every question the public sources leave open (docs/simulator.md "Variants").
     variants: Variants = field(default_factory=Variants)
     fault_schedule: tuple[ScheduledFault, ...] = ()

@@ -8,6 +8,7 @@ request" holds by construction. Endpoint names match case-insensitively (officia
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
@@ -118,6 +119,7 @@ class TradovateApi:
         self._md = market_data
         self._catalog = catalog
         self._schedule = schedule
+        self._handled: deque[float] = deque()  # wall times of the requests of the last hour (hourly_request_limit)
         self._routes: dict[str, _Route] = {
             "auth/accesstokenrequest": _Route(self._access_token, "POST", needs_auth=False),
             "auth/renewaccesstoken": _Route(self._renew, "GET"),
@@ -136,7 +138,7 @@ class TradovateApi:
         route = self._route(call)
         if route is None:
             return ApiReply(404, f"Not found: {call.endpoint}")
-        if self._faults.take_rate_limit(call.channel, call.key):
+        if self._faults.take_rate_limit(call.channel, call.key) or self._over_hourly_limit():
             return ApiReply(429)
         try:
             body = _json_body(call.body)
@@ -157,6 +159,20 @@ class TradovateApi:
         if hold is not None:
             return ApiReply(reply.status, reply.data, delay_s=hold.seconds, never=hold.never, events=reply.events)
         return reply
+
+    def _over_hourly_limit(self) -> bool:
+        """Count this request in the rolling hour; True (a 429, not counted) when the hour is already full."""
+        limit = self._config.hourly_request_limit
+        if limit is None:
+            return False
+        now = self._config.clock.wall()
+        handled = self._handled
+        while handled and handled[0] <= now - 3600.0:
+            handled.popleft()
+        if len(handled) >= limit:
+            return True
+        handled.append(now)
+        return False
 
     def _route(self, call: ApiCall) -> _Route | None:
         key = call.key
