@@ -152,11 +152,14 @@ class BudgetSettings(StrictModel):
     """The PA's own rolling-hour request limit, under Tradovate's 5,000 an hour (ADR 0016; discovery report §10.1).
 
     Reads (subscriptions, sync, look-ups) wait once `requests_per_hour - order_reserve` were sent in the last hour;
-    orders are refused once `requests_per_hour` were; kill and flatten are never held back by it.
+    orders are refused once `requests_per_hour` were; kill and flatten are never held back by it; logins and
+    renewals are held to `auth_requests_per_minute` instead.
     """
 
     requests_per_hour: int = Field(default=3000, ge=10, le=100_000)
     order_reserve: int = Field(default=500, ge=0, le=100_000)
+    # Logins and token renewals in a rolling minute (Tradovate publishes 10; more earn a penalty, then a captcha).
+    auth_requests_per_minute: int = Field(default=5, ge=1, le=100)
 
     @model_validator(mode="after")
     def _check_reserve(self) -> BudgetSettings:

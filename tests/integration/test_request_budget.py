@@ -78,3 +78,21 @@ async def test_without_a_budget_under_tradovates_limit_the_same_storm_locks_ever
         await h.until(lambda: HealthReason.RATE_LIMITED in health.current.reasons, what="the 429 lock-out")
         assert health.state is HealthState.DOWN
         assert h.stack.platform.budget.lockouts == 1
+
+
+async def test_a_token_revoked_at_every_reconnect_costs_at_most_the_minutes_logins_and_the_pa_comes_back() -> None:
+    # Before: 35 logins in one minute of this storm (Tradovate publishes 10 a minute for authentication).
+    async with running() as h:
+        await h.up()
+        logins: list[int] = []  # logins so far, one look a second
+        for _ in range(90):
+            h.sim.faults.revoke_tokens()
+            await h.sim.faults.close_sockets("all")
+            await h.advance(1.0)
+            logins.append(len(h.sim.received_requests("auth/accesstokenrequest")))
+        busiest_minute = max(later - earlier for earlier, later in zip(logins, logins[60:], strict=False))
+        assert 0 < busiest_minute <= h.stack.platform.settings.budget.auth_requests_per_minute
+        assert HealthReason.REQUEST_BUDGET in {r for s in h.oe.health_transitions() for r in s.reasons}
+
+        await h.advance(60.0, step=5.0)  # the storm is over
+        await h.up()

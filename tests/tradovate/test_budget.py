@@ -1,8 +1,11 @@
 """The PA's own rolling-hour request budget (ADR 0016): market data waits for room below the order reserve, orders
-are refused (never wait) once the whole budget is spent, kill / flatten / the session token are never held back.
+are refused (never wait) once the whole budget is spent, kill and flatten are never held back; logins and renewals
+are held to a rolling minute instead.
 
-The finding: nothing counted requests, so at 200 instruments (600 md requests a connect) seven md reconnects in an
-hour spent Tradovate's 5,000 an hour, and the 429 that follows locks every request out for an hour, the kill too.
+The findings: nothing counted requests, so at 200 instruments (600 md requests a connect) seven md reconnects in an
+hour spent Tradovate's 5,000 an hour, and the 429 that follows locks every request out for an hour, the kill too;
+and nothing counted logins: with the token revoked at every reconnect the PA logged in 35 times in a minute
+(Tradovate publishes 10 a minute for authentication; more earn a penalty, then a captcha).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from platform_adapter.tradovate.errors import BudgetExhausted
 
 from ..core.fakes import RecordingHealthSink
 
-LIMITS = BudgetSettings(requests_per_hour=10, order_reserve=3)  # market data: 7 an hour; orders: 10
+LIMITS = BudgetSettings(requests_per_hour=10, order_reserve=3, auth_requests_per_minute=2)  # md 7 an hour; orders 10
 
 
 def budget_on(clock: ManualClock) -> tuple[RequestBudget, HealthMonitor]:
@@ -73,13 +76,32 @@ async def test_an_order_never_waits_it_uses_the_reserve_and_is_refused_once_the_
     assert budget.sent_last_hour == 10  # the refused order was not counted: nothing went out
 
 
-async def test_the_kill_and_the_session_token_are_never_held_back_by_the_count() -> None:
+async def test_the_kill_and_the_session_token_are_never_held_back_by_the_hour() -> None:
     clock = ManualClock()
     budget, _ = budget_on(clock)
     await spend(budget, 10, Urgency.ORDER)
     for _ in range(5):
         await budget.acquire(wait=False, urgency=Urgency.ESSENTIAL)
-    assert budget.sent_last_hour == 15  # counted all the same: they take room from what follows
+    await spend(budget, 2, Urgency.AUTH)
+    assert budget.sent_last_hour == 17  # counted all the same: they take room from what follows
+
+
+async def test_logins_beyond_the_minutes_limit_wait_for_the_oldest_to_age_out() -> None:
+    clock = ManualClock()
+    budget, health = budget_on(clock)
+    await spend(budget, 2, Urgency.AUTH)
+    await clock.advance(20.0)
+    third = asyncio.ensure_future(budget.acquire(urgency=Urgency.AUTH))
+    await clock.advance(0)
+    assert not third.done()
+    assert health.current.reasons == (HealthReason.REQUEST_BUDGET,)
+    assert "2 logins / token renewals in the last minute (limit 2" in health.current.detail
+    await spend(budget, 3)  # market data is not held back by the logins' minute
+    await clock.advance(39.0)
+    assert not third.done()
+    await clock.advance(1.0)  # the first two were sent at 0: they leave the minute at 60
+    await third
+    assert health.state is HealthState.UP
 
 
 async def test_a_waiting_request_that_is_cancelled_leaves_no_condition_behind() -> None:

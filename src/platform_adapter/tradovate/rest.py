@@ -36,9 +36,9 @@ class RestClient:
     async def _call(
         self, method: str, path: str, *, data: bytes | None = None, query: dict[str, str] | None = None, auth: bool
     ) -> bytes:
-        # The session's token (login, renewal) is never held back by the PA's own request count (ADR 0016):
-        # without it nothing else goes, the kill included.
-        urgency = Urgency.ESSENTIAL if path.startswith("auth/") else Urgency.READ
+        # The session's token (login, renewal) is not held back by the hour (without it nothing goes, the kill
+        # included), only by the logins of the last minute (ADR 0016).
+        urgency = Urgency.AUTH if path.startswith("auth/") else Urgency.READ
         while True:
             await self._budget.acquire(urgency=urgency)
             headers = {"Accept": "application/json"}
