@@ -49,7 +49,8 @@ async def p8_cancel_chart(ctx: ProbeContext) -> None:
             f"{stream}; " + "; ".join(results),
             Verdict.INCONCLUSIVE if flowing is None else Verdict.AS_EXPECTED,
             "high" if flowing else "low",
-            expected="docs disagree; the PA cancels realtimeId then historicalId and ignores an error on the second",
+            expected="docs disagree; a cancel would send realtimeId, then historicalId, an error on the second "
+            "benign (the PA itself never cancels a chart: discovery report §13.1)",
         )
     if quiet or refused:
         why = "a chart was refused" if refused else "no realtime packet flowed before a cancel (quiet market?)"
@@ -74,7 +75,7 @@ async def p8_cancel_chart(ctx: ProbeContext) -> None:
             "Which id stops a chart stream?",
             summary,
             Verdict.AS_EXPECTED if "realtimeId" in stopped_by else Verdict.DIFFERS,
-            expected="the PA's order (realtimeId first) must stop it",
+            expected="the order §13.1 proposes for a cancel (realtimeId first) stops it",
             stopped_by=stopped_by,
         )
 

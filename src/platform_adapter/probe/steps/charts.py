@@ -126,7 +126,7 @@ async def p3_chart_types(ctx: ProbeContext) -> None:
             response=sub.response,
         )
         if sub.accepted and ask.label not in KEPT:
-            # Polite: nothing stays subscribed that no step reads. The PA's order: realtimeId, then historicalId.
+            # Polite: nothing stays subscribed that no step reads. The order of §13.1: realtimeId, then historicalId.
             for subscription_id in (sub.realtime_id, sub.historical_id):
                 if subscription_id is not None:
                     await cancel_chart(md, subscription_id)
