@@ -31,7 +31,18 @@ from platform_adapter.config import (
 )
 from platform_adapter.core.adapter import PlatformAdapter, Role
 from platform_adapter.core.clock import ManualClock
-from platform_adapter.mic import FactEnvelope, FactKind, FactMode, HealthReason, HealthState, PacketLabel, Stream
+from platform_adapter.mic import (
+    FactEnvelope,
+    FactKind,
+    FactMode,
+    HealthReason,
+    HealthState,
+    OrderAction,
+    OrderType,
+    PacketLabel,
+    Stream,
+    SubmitOrder,
+)
 from platform_adapter.tradovate.platform import TradovatePlatform
 from platform_adapter.transport.nats import FactStreamConfig
 from tradovate_sim import ManualClock as SimManualClock
@@ -64,6 +75,20 @@ _FACT_COLUMNS = (
     "packets",
     "payload",
 )
+
+
+def market_order(intent_id: str, **fields: object) -> SubmitOrder:
+    """A market buy of 1 ESZ6 on the simulator's account, as OE would send it; `fields` override any field."""
+    values: dict[str, object] = {
+        "intent_id": intent_id,
+        "account_id": ACCOUNT_ID,
+        "symbol": "ESZ6",
+        "action": OrderAction.BUY,
+        "qty": 1,
+        "order_type": OrderType.MARKET,
+    }
+    values.update(fields)
+    return SubmitOrder(**values)  # type: ignore[arg-type]
 
 
 def settings_for(sim: TradovateSim, **overrides: Any) -> Settings:

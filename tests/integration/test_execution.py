@@ -33,22 +33,10 @@ from platform_adapter.transport.nats import Module
 from platform_adapter.transport.nats.subjects import INTENT_SUBJECT
 
 from .harness import ACCOUNT_ID, Harness, Transport, running
+from .harness import market_order as order
 
 ESZ6_ID = 3570918
 SRC = pathlib.Path(__file__).resolve().parents[2] / "src" / "platform_adapter"
-
-
-def order(intent_id: str, **fields: object) -> SubmitOrder:
-    values: dict[str, object] = {
-        "intent_id": intent_id,
-        "account_id": ACCOUNT_ID,
-        "symbol": "ESZ6",
-        "action": OrderAction.BUY,
-        "qty": 1,
-        "order_type": OrderType.MARKET,
-    }
-    values.update(fields)
-    return SubmitOrder(**values)  # type: ignore[arg-type]
 
 
 def last_price(h: Harness) -> float:

@@ -14,7 +14,8 @@ from platform_adapter.core.ports import OE_IDENTITY
 from platform_adapter.mic import AckReason, AckStatus, CancelReplace, OrderAction, OrderType, Stream, SubmitOrder
 
 from .harness import ACCOUNT_ID, Harness, Transport, running
-from .test_execution import ESZ6_ID, last_price, order
+from .harness import market_order as order
+from .test_execution import ESZ6_ID, last_price
 
 
 async def _refused(h: Harness, intent: SubmitOrder | CancelReplace, reason: AckReason, field: str) -> None:

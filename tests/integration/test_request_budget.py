@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from platform_adapter.config import BudgetSettings
 from platform_adapter.core.ports import OE_IDENTITY
-from platform_adapter.mic import AckStatus, HealthReason, HealthState, OrderAction, OrderType, SubmitOrder
+from platform_adapter.mic import AckStatus, HealthReason, HealthState
 
-from .harness import ACCOUNT_ID, Harness, running
+from .harness import Harness, market_order, running
 
 TRADOVATE_LIMIT = {"hourly_request_limit": 40}
 UNDER_THE_LIMIT = BudgetSettings(requests_per_hour=30, order_reserve=10)
@@ -45,15 +45,7 @@ async def test_with_the_pas_budget_under_tradovates_limit_a_reconnect_storm_wait
 
         # The reserve is the orders': a submit goes while market data waits (OE itself halts on the closed md
         # socket, so the intent goes straight to the PA's intent port, as OE would send it).
-        submit = SubmitOrder(
-            intent_id="budget-submit",
-            account_id=ACCOUNT_ID,
-            symbol="ESZ6",
-            action=OrderAction.BUY,
-            qty=1,
-            order_type=OrderType.MARKET,
-        )
-        ack = await h.stack.intents.call(submit, OE_IDENTITY)
+        ack = await h.stack.intents.call(market_order("budget-submit"), OE_IDENTITY)
         assert ack.status is AckStatus.ACCEPTED
         kill = await h.oe.kill("budget test")
         assert kill.status is AckStatus.ACCEPTED

@@ -11,7 +11,8 @@ from platform_adapter.mic import AckStatus, Stream
 from tradovate_sim import Variants
 
 from .harness import ACCOUNT_ID, running
-from .test_execution import ESZ6_ID, order
+from .harness import market_order as order
+from .test_execution import ESZ6_ID
 
 
 @pytest.mark.parametrize("layout", ["multi_same_id", "multi_null_lists", "single"])

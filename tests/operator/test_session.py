@@ -12,10 +12,10 @@ from rich.console import Console
 from pa_harness.demo import run_demo
 from platform_adapter.config import Credentials, load_settings
 from platform_adapter.core.ports import OE_IDENTITY
-from platform_adapter.mic import AckStatus, OrderAction, OrderType, SubmitOrder
+from platform_adapter.mic import AckStatus, OrderAction
 from platform_adapter.operator import OperatorSession
 from platform_adapter.operator.metrics import AckObserver, OperatorMetrics
-from tests.integration.harness import ACCOUNT_ID
+from tests.integration.harness import ACCOUNT_ID, market_order
 
 from .running import running_with_tap
 
@@ -55,14 +55,7 @@ async def test_each_ack_is_observed_once_however_often_it_is_polled(monkeypatch:
         observer: AckObserver = metrics.acks
         assert observer.poll() == 0
         await h.oe.submit_market(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1)
-        bad = SubmitOrder(
-            intent_id="bad",
-            account_id=ACCOUNT_ID,
-            symbol="ESZ6",
-            action=OrderAction.BUY,
-            qty=0,
-            order_type=OrderType.MARKET,
-        )
+        bad = market_order("bad", qty=0)
         assert (await h.stack.intents.call(bad, OE_IDENTITY)).status is AckStatus.FAILED
         assert observer.poll() == 2
         assert observer.poll() == 0

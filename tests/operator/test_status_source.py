@@ -10,10 +10,10 @@ import pytest
 from rich.console import Console
 
 from platform_adapter.core.ports import OE_IDENTITY
-from platform_adapter.mic import AckStatus, OrderAction, OrderType, SubmitOrder
+from platform_adapter.mic import AckStatus, OrderAction
 from platform_adapter.operator import StatusSource, render_status
 from platform_adapter.operator.snapshot import RateMeter
-from tests.integration.harness import ACCOUNT_ID
+from tests.integration.harness import ACCOUNT_ID, market_order
 
 from .running import running_with_tap
 
@@ -57,14 +57,7 @@ async def test_the_snapshot_ties_intents_to_acks_facts_and_resolutions(monkeypat
         filled = await h.oe.submit_market(ACCOUNT_ID, "ESZ6", OrderAction.BUY, 1)
         await h.oe.wait_outcome(filled.intent_id, {"Filled"}, timeout=10)
         h.sim.faults.drop_order_replies(1)
-        lost = SubmitOrder(
-            intent_id="lost-reply",
-            account_id=ACCOUNT_ID,
-            symbol="ESZ6",
-            action=OrderAction.SELL,
-            qty=1,
-            order_type=OrderType.MARKET,
-        )
+        lost = market_order("lost-reply", action=OrderAction.SELL)
         pending = asyncio.ensure_future(h.stack.intents.call(lost, OE_IDENTITY))
         await h.until(lambda: len(h.sim.received_requests("order/placeorder")) == 2, what="order sent")
         await h.advance(3.5)
